@@ -1,0 +1,39 @@
+from rest_framework import authentication, exceptions
+
+from . import keys
+from .models import ApiKey
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: JWT <key>`: Probely's keyword, though the key is opaque, not a JWT.
+
+    Any Authorization header that is not a valid, current key of an active API user is a 401
+    with the same body: malformed, unknown, revoked and deactivated keys are indistinguishable.
+    The lookup is one indexed query by prefix; the digest comparison is constant-time.
+    """
+
+    keyword = "JWT"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request)
+        if not header:
+            return None
+        try:
+            keyword, key = header.decode("ascii").split(" ")
+        except (UnicodeDecodeError, ValueError):
+            raise exceptions.AuthenticationFailed() from None
+        prefix = keys.prefix_of(key)
+        if keyword.lower() != self.keyword.lower() or prefix is None:
+            raise exceptions.AuthenticationFailed()
+        try:
+            api_key = ApiKey.objects.select_related("user__account").get(
+                prefix=prefix, user__is_apiuser=True, user__active=True
+            )
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed() from None
+        if not keys.matches(key, api_key.digest):
+            raise exceptions.AuthenticationFailed()
+        return api_key.user, api_key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword

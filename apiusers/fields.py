@@ -1,0 +1,42 @@
+"""Stricter versions of DRF's fields, used for every client-written value.
+
+DRF's defaults coerce more than a public API should accept: `CharField` turns `123` into
+`"123"` and `BooleanField` takes `"yes"`, `"on"` or `1`. Here a string must be a string without
+control or format characters (they hide text, reverse it or break logs), and a boolean is a JSON
+boolean or, because form bodies can only carry text, the word true or false.
+"""
+
+import unicodedata
+
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+FORBIDDEN_CATEGORIES = {"Cc", "Cf"}
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = {
+        "invalid": "Not a valid string.",
+        "control_character": "Control and format characters are not allowed.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if any(unicodedata.category(char) in FORBIDDEN_CATEGORIES for char in value):
+            self.fail("control_character")
+        return value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "Must be a valid boolean: true or false."}
+    # An absent checkbox means "not sent", never false: a form PATCH must not deactivate a user.
+    default_empty_html = empty
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in {"true", "false"}:
+            return data.lower() == "true"
+        self.fail("invalid")

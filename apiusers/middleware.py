@@ -1,0 +1,60 @@
+"""Middleware that keeps the JSON-only promise outside DRF's own views."""
+
+from django.conf import settings
+from django.http import JsonResponse
+from rest_framework.response import Response
+
+from .exceptions import RequestTooLarge, UnexpectedError
+
+DETAILS = {
+    400: "Bad request.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: RequestTooLarge.default_detail,
+    500: UnexpectedError.default_detail,
+}
+
+
+class JsonErrorMiddleware:
+    """Turn Django's own error pages (unknown URL, bad Host header, an error raised in another
+    middleware, DEBUG's technical pages) into `{"detail": ...}` JSON.
+
+    DRF responses and the HTML pages meant for people (admin, log-in, docs) pass unchanged.
+    """
+
+    HTML_PREFIXES = ("/admin/", "/api-auth/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and not isinstance(response, Response | JsonResponse)
+            and not request.path.startswith(self.HTML_PREFIXES)
+        ):
+            detail = DETAILS.get(
+                response.status_code, DETAILS[500 if response.status_code >= 500 else 400]
+            )
+            return JsonResponse({"detail": detail}, status=response.status_code)
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a body declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413, before anything
+    reads it. Django applies that limit to form fields only, not to uploaded file parts."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": DETAILS[400]}, status=400)
+        if limit is not None and length > limit:
+            return JsonResponse({"detail": DETAILS[413]}, status=413)
+        return self.get_response(request)

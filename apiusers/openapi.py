@@ -1,0 +1,44 @@
+"""Error bodies for the OpenAPI document, with the examples of the published docs."""
+
+from drf_spectacular.utils import OpenApiResponse
+
+
+def _string_list(example: str) -> dict:
+    return {"type": "array", "items": {"type": "string"}, "example": [example]}
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    response={
+        "type": "object",
+        "properties": {
+            "<field name>": _string_list("Errors related to field <field name>."),
+            "non_field_errors": _string_list("Errors not related to any field specific field."),
+        },
+    },
+    description="The request is invalid; nothing was changed.",
+)
+
+
+def detail_error(detail: str, description: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        response={
+            "type": "object",
+            "properties": {"detail": {"type": "string", "example": detail}},
+            "required": ["detail"],
+        },
+        description=description,
+    )
+
+
+NOT_AUTHENTICATED = detail_error(
+    "Incorrect authentication credentials.",
+    "No key, or a key that is malformed, unknown, revoked or of an inactive API user.",
+)
+FORBIDDEN = detail_error(
+    "You do not have permission to perform this action.",
+    "The caller's account-tier roles do not allow this operation.",
+)
+NOT_FOUND = detail_error("Not found.", "No API user with this id in the caller's account.")
+SERVER_ERROR = detail_error("Unexpected error while handling your request.", "Unexpected error.")
+
+STANDARD_ERRORS = {401: NOT_AUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 500: SERVER_ERROR}

@@ -1,0 +1,46 @@
+"""The read side: account-scoped querysets, shared by views and by the re-read after a write."""
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+
+from .models import Account, ApiKey, Label, Role, Tier, User, UserRole
+
+
+def account_permissions(user: User) -> frozenset[str]:
+    """The permission codes a user holds through account-tier roles (one query per request).
+
+    Team- and target-tier roles do not count: they grant nothing over users.
+    """
+    cached = getattr(user, "_account_permissions", None)
+    if cached is None:
+        grants = Role.objects.filter(
+            user_roles__user=user, user_roles__tier=Tier.ACCOUNT
+        ).values_list("permissions", flat=True)
+        cached = frozenset(code for permissions in grants for code in permissions)
+        user._account_permissions = cached
+    return cached
+
+
+def api_users(account: Account) -> QuerySet[User]:
+    """The API users of one account, and nothing else: the base of every API-user query."""
+    return User.objects.filter(account=account, is_apiuser=True).order_by("id")
+
+
+def api_users_for_display(account: Account) -> QuerySet[User]:
+    """`api_users` with everything the representation shows, in a constant number of queries."""
+    newest_key = (
+        ApiKey.objects.filter(user=OuterRef("pk")).order_by("-created").values("prefix")[:1]
+    )
+    return (
+        api_users(account)
+        .select_related("changed_by")
+        .annotate(key_prefix=Subquery(newest_key))
+        .prefetch_related(
+            Prefetch("labels", queryset=Label.objects.select_related("changed_by")),
+            Prefetch(
+                "user_roles",
+                queryset=UserRole.objects.select_related("role", "team", "target").order_by(
+                    "role__name", "tier", "id"
+                ),
+            ),
+        )
+    )

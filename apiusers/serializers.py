@@ -1,0 +1,188 @@
+"""Serializers: declarative shapes only. Writes happen in services.py.
+
+Output serializers render the representation of the published docs; input serializers validate
+what a client may write. Descriptions (help texts) are the docs' own words, since drf-spectacular
+turns them into the OpenAPI document the docs are generated from.
+"""
+
+import re
+
+from django.db import models
+from rest_framework import serializers
+from rest_framework.utils import html
+
+from . import keys
+from .fields import StrictBooleanField, StrictCharField
+from .ids import ID_HELP_TEXT
+from .models import Label, Role, User, UserRole
+
+MAX_LABELS = 100
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose text and boolean fields are the strict ones of fields.py."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+    }
+
+
+# Output -------------------------------------------------------------------------------------
+
+
+class SimpleUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name"]
+        read_only_fields = fields
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    changed_by = SimpleUserSerializer(read_only=True)
+
+    class Meta:
+        model = Label
+        fields = ["id", "name", "color", "changed_by", "changed"]
+        read_only_fields = fields
+
+
+class RoleReferenceSerializer(serializers.ModelSerializer):
+    """Return serializer_class with all fields as read_only except key. The key is the field use to retrieve the object in to_internal_value.
+
+    This is for the drf-spectacular documentation generation.
+    """  # noqa: E501 -- the published description of this object, word for word.
+
+    class Meta:
+        model = Role
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
+class TeamReferenceSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True, help_text=ID_HELP_TEXT)
+    name = serializers.CharField(read_only=True)
+
+
+class TargetReferenceSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True, help_text=ID_HELP_TEXT)
+    name = serializers.CharField(read_only=True)
+    url = serializers.CharField(read_only=True, help_text="Target URL.")
+
+
+class ScopeSerializer(serializers.Serializer):
+    """Where a role applies. `team` is present only for the team tier, `target` only for the
+    target tier; the account tier has neither."""
+
+    tier = serializers.CharField(read_only=True)
+    # Not read-only so that the schema, like the published one, does not mark them required.
+    target = TargetReferenceSerializer(required=False)
+    team = TeamReferenceSerializer(required=False)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class UserRoleSerializer(serializers.ModelSerializer):
+    role = RoleReferenceSerializer(read_only=True)
+    scope = ScopeSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = UserRole
+        fields = ["id", "role", "scope"]
+        read_only_fields = fields
+
+
+class ApiUserSerializer(serializers.ModelSerializer):
+    """The representation of an API user, in GET and write answers alike."""
+
+    changed_by = SimpleUserSerializer(read_only=True, help_text="User who last made changes.")
+    labels = LabelSerializer(many=True, read_only=True)
+    # Not read-only so that the schema, like the published one, does not mark it required.
+    user_roles = UserRoleSerializer(many=True, required=False, help_text="Roles of the user.")
+    key = serializers.SerializerMethodField(
+        help_text="The API key, redacted to its public prefix. The full key is shown only once."
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "name",
+            "changed_by",
+            "changed",
+            "active",
+            "labels",
+            "user_roles",
+            "is_apiuser",
+            "key",
+        ]
+        read_only_fields = ["id", "name", "changed", "active", "is_apiuser"]
+        extra_kwargs = {"active": {"default": True}}
+
+    def get_key(self, user) -> str:
+        return keys.redact(user.key_prefix) if user.key_prefix else ""
+
+
+# Input --------------------------------------------------------------------------------------
+
+
+class LabelInputSerializer(StrictModelSerializer):
+    """A label written on a user, matched by name within the account."""
+
+    class Meta:
+        model = Label
+        fields = ["name", "color"]
+        extra_kwargs = {"color": {"required": True}}
+
+    def to_internal_value(self, data):
+        # DRF skips `required` on nested fields when the root serializer is partial (PATCH);
+        # a label item is always a whole label, so enforce it here.
+        if isinstance(data, dict):
+            missing = {
+                name: [field.error_messages["required"]]
+                for name, field in self.fields.items()
+                if field.required and name not in data
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return super().to_internal_value(data)
+
+
+FORM_LABEL_KEY = re.compile(r"^labels\[\d+\](name|color)\Z")
+FORM_LABELS_ERROR = (
+    "In a form body, send labels as labels[0]name=...&labels[0]color=... "
+    "(to clear all labels, send a JSON body with an empty list)."
+)
+
+
+class ApiUserUpdateSerializer(StrictModelSerializer):
+    """What a client may change on an API user. Absent keys leave their field as it is."""
+
+    labels = LabelInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_LABELS,
+        help_text=f"Replaces the user's labels. At most {MAX_LABELS}, names unique.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["name", "title", "active", "labels"]
+        extra_kwargs = {"active": {"default": True}}
+
+    def to_internal_value(self, data):
+        if html.is_html_input(data):
+            for key in data:
+                if re.match(r"^labels\b", key) and not FORM_LABEL_KEY.match(key):
+                    raise serializers.ValidationError({"labels": [FORM_LABELS_ERROR]})
+        return super().to_internal_value(data)
+
+    def validate_labels(self, labels):
+        names = [label["name"] for label in labels]
+        if len(set(names)) != len(names):
+            raise serializers.ValidationError("Label names must be unique within a request.")
+        return labels

@@ -1,0 +1,8 @@
+from rest_framework.routers import SimpleRouter
+
+from .views import ApiUserViewSet
+
+router = SimpleRouter()
+router.register("api-users", ApiUserViewSet, basename="apiuser")
+
+urlpatterns = router.urls

@@ -1,0 +1,54 @@
+import pytest
+from rest_framework.test import APIClient
+
+from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key, grant
+
+
+@pytest.fixture
+def account(db):
+    return AccountFactory(name="Acme")
+
+
+@pytest.fixture
+def other_account(db):
+    return AccountFactory(name="Umbrella")
+
+
+def client_for(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"JWT {key}")
+    return client
+
+
+@pytest.fixture
+def admin(account):
+    """The caller of most tests: an API user with the Admin role of `account`, and its key."""
+    return api_user_with_key(account, "Admin", name="admin-bot")
+
+
+@pytest.fixture
+def admin_client(admin):
+    return client_for(admin[1])
+
+
+@pytest.fixture
+def api_user(account, admin):
+    """The API user most tests read and change: two labels and an account-tier role."""
+    user = ApiUserFactory(account=account, name="ci-bot")
+    user.labels.set(
+        [
+            LabelFactory(account=account, name="ci", color="#00FF00", changed_by=admin[0]),
+            LabelFactory(account=account, name="prod", color="#FF0000", changed_by=admin[0]),
+        ]
+    )
+    grant(user, "Developer")
+    return user
+
+
+@pytest.fixture
+def foreign_api_user(other_account):
+    return ApiUserFactory(account=other_account, name="their-bot")
+
+
+def url(user_or_id) -> str:
+    return f"/api-users/{getattr(user_or_id, 'id', user_or_id)}/"
