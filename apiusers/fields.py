@@ -6,10 +6,14 @@ control or format characters (they hide text, reverse it or break logs), and a b
 boolean or, because form bodies can only carry text, the word true or false.
 """
 
+import re
 import unicodedata
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+
+from .models import LABEL_COLOR_CHARACTERS
 
 FORBIDDEN_CATEGORIES = {"Cc", "Cf"}
 
@@ -40,3 +44,26 @@ class StrictBooleanField(serializers.BooleanField):
         if isinstance(data, str) and data.lower() in {"true", "false"}:
             return data.lower() == "true"
         self.fail("invalid")
+
+
+# Not a CharField: drf-spectacular documents a blank-allowing CharField with a pattern as
+# `oneOf: [pattern, ""]` (which rejects "", as it matches both) and a non-blank one with
+# `minLength: 1`; the published schema states the pattern alone, which accepts "".
+@extend_schema_field({"type": "string", "pattern": f"^{LABEL_COLOR_CHARACTERS}$"})
+class LabelColorField(serializers.Field):
+    """A label colour: any string of the documented characters, the empty one included."""
+
+    default_error_messages = {
+        "invalid": "Not a valid string.",
+        "pattern": "This value does not match the required pattern.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not re.fullmatch(LABEL_COLOR_CHARACTERS, data):
+            self.fail("pattern")
+        return data
+
+    def to_representation(self, value):
+        return value

@@ -18,7 +18,7 @@ CHANGED_HELP_TEXT = (
     'For example, "2023-08-09T13:27:43.8208302".'
 )
 CHANGED_BY_HELP_TEXT = "User who last made changes."
-LABEL_COLOR_PATTERN = r"^[a-zA-Z0-9#_-]*$"
+LABEL_COLOR_CHARACTERS = r"[a-zA-Z0-9#_-]*"
 
 
 class BaseModel(models.Model):
@@ -164,7 +164,7 @@ class Label(BaseModel):
     # No length limit: the published schema documents the pattern only (the body size caps it).
     color = models.TextField(
         blank=True,
-        validators=[RegexValidator(LABEL_COLOR_PATTERN)],
+        validators=[RegexValidator(rf"\A{LABEL_COLOR_CHARACTERS}\Z")],
         help_text=(
             'Color of the label, in RGB hexadecimal format prefixed with "#".\n'
             'For example, "#00FF00" for green.'

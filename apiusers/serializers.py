@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from . import keys
-from .fields import StrictBooleanField, StrictCharField
+from .fields import LabelColorField, StrictBooleanField, StrictCharField
 from .ids import ID_HELP_TEXT
 from .models import Label, Role, User, UserRole
 
@@ -30,26 +30,40 @@ class StrictModelSerializer(serializers.ModelSerializer):
     }
 
 
+COLOR_HELP_TEXT = Label._meta.get_field("color").help_text
+
+
 # Output -------------------------------------------------------------------------------------
 
 
-class SimpleUserSerializer(serializers.ModelSerializer):
+# Answers are rendered by serializers whose model fields are read-only but keep the constraints
+# of their model field (maximum length), which the published schema documents on responses too;
+# `read_only_fields` would drop them. (No docstrings here: they would become schema text.)
+class OutputModelSerializer(serializers.ModelSerializer):
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if name not in self._declared_fields:
+                field.read_only, field.required = True, False
+        return fields
+
+
+class SimpleUserSerializer(OutputModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "name"]
-        read_only_fields = fields
 
 
-class LabelSerializer(serializers.ModelSerializer):
+class LabelSerializer(OutputModelSerializer):
+    color = LabelColorField(read_only=True, help_text=COLOR_HELP_TEXT)
     changed_by = SimpleUserSerializer(read_only=True)
 
     class Meta:
         model = Label
         fields = ["id", "name", "color", "changed_by", "changed"]
-        read_only_fields = fields
 
 
-class RoleReferenceSerializer(serializers.ModelSerializer):
+class RoleReferenceSerializer(OutputModelSerializer):
     """Return serializer_class with all fields as read_only except key. The key is the field use to retrieve the object in to_internal_value.
 
     This is for the drf-spectacular documentation generation.
@@ -58,7 +72,6 @@ class RoleReferenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Role
         fields = ["id", "name"]
-        read_only_fields = fields
 
 
 class TeamReferenceSerializer(serializers.Serializer):
@@ -86,19 +99,17 @@ class ScopeSerializer(serializers.Serializer):
         return {key: value for key, value in data.items() if value is not None}
 
 
-class UserRoleSerializer(serializers.ModelSerializer):
+class UserRoleSerializer(OutputModelSerializer):
     role = RoleReferenceSerializer(read_only=True)
     scope = ScopeSerializer(source="*", read_only=True)
 
     class Meta:
         model = UserRole
         fields = ["id", "role", "scope"]
-        read_only_fields = fields
 
 
-class ApiUserSerializer(serializers.ModelSerializer):
-    """The representation of an API user, in GET and write answers alike."""
-
+# The representation of an API user, in GET and write answers alike.
+class ApiUserSerializer(OutputModelSerializer):
     changed_by = SimpleUserSerializer(read_only=True, help_text="User who last made changes.")
     labels = LabelSerializer(many=True, read_only=True)
     # Not read-only so that the schema, like the published one, does not mark it required.
@@ -120,7 +131,6 @@ class ApiUserSerializer(serializers.ModelSerializer):
             "is_apiuser",
             "key",
         ]
-        read_only_fields = ["id", "name", "changed", "active", "is_apiuser"]
         extra_kwargs = {"active": {"default": True}}
 
     def get_key(self, user) -> str:
@@ -133,10 +143,11 @@ class ApiUserSerializer(serializers.ModelSerializer):
 class LabelInputSerializer(StrictModelSerializer):
     """A label written on a user, matched by name within the account."""
 
+    color = LabelColorField(help_text=COLOR_HELP_TEXT)
+
     class Meta:
         model = Label
         fields = ["name", "color"]
-        extra_kwargs = {"color": {"required": True}}
 
     def to_internal_value(self, data):
         # DRF skips `required` on nested fields when the root serializer is partial (PATCH);

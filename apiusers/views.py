@@ -1,10 +1,10 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from . import selectors, services
-from .ids import ID_PATTERN
+from .ids import ID_HELP_TEXT, ID_PATTERN
 from .openapi import STANDARD_ERRORS, VALIDATION_ERROR
 from .permissions import CanManageApiUsers
 from .serializers import ApiUserSerializer, ApiUserUpdateSerializer
@@ -17,7 +17,10 @@ from .serializers import ApiUserSerializer, ApiUserUpdateSerializer
         responses={200: ApiUserSerializer, **STANDARD_ERRORS},
     ),
 )
-@extend_schema(tags=["API Users"])
+@extend_schema(
+    tags=["API Users"],
+    parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description=ID_HELP_TEXT)],
+)
 class ApiUserViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """API users of the caller's account; ids of other accounts answer 404 like missing ones."""
 
