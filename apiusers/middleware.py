@@ -6,6 +6,15 @@ from rest_framework.response import Response
 
 from .exceptions import RequestTooLarge, UnexpectedError
 
+
+# Byte for byte what DRF's JSONRenderer writes, so that a 404 from a URL that matches no route
+# and one from a view look the same.
+def json_error(detail: str, status: int) -> JsonResponse:
+    return JsonResponse(
+        {"detail": detail}, status=status, json_dumps_params={"separators": (",", ":")}
+    )
+
+
 DETAILS = {
     400: "Bad request.",
     403: "You do not have permission to perform this action.",
@@ -38,7 +47,7 @@ class JsonErrorMiddleware:
             detail = DETAILS.get(
                 response.status_code, DETAILS[500 if response.status_code >= 500 else 400]
             )
-            return JsonResponse({"detail": detail}, status=response.status_code)
+            return json_error(detail, response.status_code)
         return response
 
 
@@ -54,7 +63,7 @@ class BodySizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": DETAILS[400]}, status=400)
+            return json_error(DETAILS[400], 400)
         if limit is not None and length > limit:
-            return JsonResponse({"detail": DETAILS[413]}, status=413)
+            return json_error(DETAILS[413], 413)
         return self.get_response(request)

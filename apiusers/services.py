@@ -14,35 +14,30 @@ def labels_by_name(*, account_id: str, actor: User, items: Iterable[dict]) -> li
 
     An existing label is reused as it is (its colour is not changed by writing a user). Creation
     is race-safe: a label inserted by a concurrent request between our read and our insert is
-    skipped by ON CONFLICT DO NOTHING and picked up by the final read. Three queries at most,
-    whatever the number of labels.
+    skipped by ON CONFLICT DO NOTHING and picked up by the second read. One query when every
+    label exists, three when some are new, whatever their number.
     """
     items = list(items)
-    if not items:
-        return []
     names = [item["name"] for item in items]
-    existing = set(
-        Label.objects.filter(account_id=account_id, name__in=names).values_list("name", flat=True)
-    )
-    missing = [item for item in items if item["name"] not in existing]
+
+    def read() -> dict[str, Label]:
+        return {
+            label.name: label
+            for label in Label.objects.filter(account_id=account_id, name__in=names)
+        }
+
+    found = read() if names else {}
+    missing = [item for item in items if item["name"] not in found]
     if missing:
         now = timezone.now()
         Label.objects.bulk_create(
             [
-                Label(
-                    account_id=account_id,
-                    name=item["name"],
-                    color=item["color"],
-                    changed=now,
-                    changed_by=actor,
-                )
+                Label(account_id=account_id, changed=now, changed_by=actor, **item)
                 for item in missing
             ],
             ignore_conflicts=True,
         )
-    found = {
-        label.name: label for label in Label.objects.filter(account_id=account_id, name__in=names)
-    }
+        found = read()
     return [found[name] for name in names]
 
 
@@ -67,10 +62,13 @@ def api_user_update(*, user: User, actor: User, data: dict) -> User:
     labels_changed = False
     if "labels" in data:
         labels = labels_by_name(account_id=user.account_id, actor=actor, items=data["labels"])
+        wanted = {label.id for label in labels}
         current = set(user.labels.values_list("id", flat=True))
-        if current != {label.id for label in labels}:
-            user.labels.set(labels)
-            labels_changed = True
+        if current - wanted:
+            user.labels.remove(*(current - wanted))
+        if wanted - current:
+            user.labels.add(*(wanted - current))
+        labels_changed = wanted != current
 
     if update_fields or labels_changed:
         user.changed = timezone.now()

@@ -4,6 +4,16 @@ from rest_framework.test import APIClient
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key, grant
 
 
+@pytest.fixture(autouse=True)
+def test_settings(settings):
+    """Fast password hashing, and static files served without `collectstatic`'s manifest."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def account(db):
     return AccountFactory(name="Acme")

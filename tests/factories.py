@@ -42,7 +42,7 @@ class LabelFactory(DjangoModelFactory):
     account = factory.SubFactory(AccountFactory)
     name = factory.Sequence(lambda n: f"label-{n}")
     color = "#00FF00"
-    changed_by = factory.SubFactory(UserFactory, account=factory.SelfAttribute("..account"))
+    changed_by = factory.SubFactory(ApiUserFactory, account=factory.SelfAttribute("..account"))
 
 
 class TeamFactory(DjangoModelFactory):

@@ -134,9 +134,7 @@ def test_patch_statuses_and_error_examples(schema, patch):
         ]
 
     assert example("400", "<field name>") == ["Errors related to field <field name>."]
-    assert example("400", "non_field_errors") == [
-        "Errors not related to any field specific field."
-    ]
+    assert example("400", "non_field_errors") == ["Errors not related to any field specific field."]
     assert example("401", "detail") == "Incorrect authentication credentials."
     assert example("500", "detail") == "Unexpected error while handling your request."
 

@@ -1,0 +1,62 @@
+"""Queries per request are a constant: they do not grow with labels or roles."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apiusers.models import Tier
+
+from .conftest import url
+from .factories import LabelFactory, TeamFactory, grant
+
+pytestmark = pytest.mark.django_db
+
+# Authentication 1, permissions 1, the user 1, its labels 1, its roles 1.
+GET_QUERIES = 5
+# Authentication, permissions, the user (no prefetch), savepoint, row lock, labels by name,
+# label insert, labels re-read, current label ids, delete and insert of the user's labels,
+# user save, release savepoint, and the representation with its labels and roles.
+PATCH_QUERIES = 16
+# The same, when every label sent exists already: no insert and no re-read.
+PATCH_EXISTING_LABELS_QUERIES = 14
+
+
+def give_labels_and_roles(user, account, n_labels: int, n_roles: int) -> None:
+    user.labels.set(LabelFactory.create_batch(n_labels, account=account))
+    teams = TeamFactory.create_batch(n_roles, account=account)
+    for team in teams:
+        grant(user, "Developer", tier=Tier.TEAM, team=team)
+
+
+def count(request) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = request()
+    assert response.status_code == 200, response.content
+    return len(queries)
+
+
+@pytest.mark.parametrize(("n_labels", "n_roles"), [(1, 1), (50, 1), (1, 20), (50, 20)])
+def test_get_queries_do_not_grow_with_labels_or_roles(
+    admin_client, account, api_user, n_labels, n_roles
+):
+    give_labels_and_roles(api_user, account, n_labels, n_roles)
+
+    assert count(lambda: admin_client.get(url(api_user))) == GET_QUERIES
+
+
+@pytest.mark.parametrize(("n_labels", "n_roles"), [(1, 1), (50, 1), (1, 20), (50, 20)])
+def test_patch_queries_do_not_grow_with_labels_or_roles(
+    admin_client, account, api_user, n_labels, n_roles
+):
+    give_labels_and_roles(api_user, account, 3, n_roles)
+    body = {"labels": [{"name": f"new-{i}", "color": "#000000"} for i in range(n_labels)]}
+
+    assert count(lambda: admin_client.patch(url(api_user), body)) == PATCH_QUERIES
+
+
+@pytest.mark.parametrize("n_labels", [1, 50])
+def test_patch_with_existing_labels_queries_do_not_grow(admin_client, account, api_user, n_labels):
+    labels = LabelFactory.create_batch(n_labels, account=account)
+    body = {"labels": [{"name": label.name, "color": "#000000"} for label in labels]}
+
+    assert count(lambda: admin_client.patch(url(api_user), body)) == PATCH_EXISTING_LABELS_QUERIES
