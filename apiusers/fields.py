@@ -12,6 +12,7 @@ import unicodedata
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from .models import LABEL_COLOR_CHARACTERS
 
@@ -31,6 +32,16 @@ class StrictCharField(serializers.CharField):
         if any(unicodedata.category(char) in FORBIDDEN_CATEGORIES for char in value):
             self.fail("control_character")
         return value
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """A choice whose refusal never quotes a lone surrogate back: the error message would then
+    be unencodable, and its rendering a 500."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            ProhibitSurrogateCharactersValidator()(data)
+        return super().to_internal_value(data)
 
 
 class StrictBooleanField(serializers.BooleanField):

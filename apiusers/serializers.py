@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from . import keys
-from .fields import LabelColorField, StrictBooleanField, StrictCharField
+from .fields import LabelColorField, StrictBooleanField, StrictCharField, StrictChoiceField
 from .ids import ID_HELP_TEXT
 from .models import Label, Role, User, UserRole
 
@@ -28,6 +28,7 @@ class StrictModelSerializer(serializers.ModelSerializer):
         models.TextField: StrictCharField,
         models.BooleanField: StrictBooleanField,
     }
+    serializer_choice_field = StrictChoiceField
 
 
 COLOR_HELP_TEXT = Label._meta.get_field("color").help_text
