@@ -27,7 +27,9 @@ def labels_by_name(*, account_id: str, actor: User, items: Iterable[dict]) -> li
         }
 
     found = read() if names else {}
-    missing = [item for item in items if item["name"] not in found]
+    # Inserted in one global order (by name): concurrent requests then take the name index's
+    # locks in the same order, and cannot deadlock on names they both create.
+    missing = sorted((item for item in items if item["name"] not in found), key=lambda i: i["name"])
     if missing:
         now = timezone.now()
         Label.objects.bulk_create(

@@ -1,0 +1,231 @@
+"""Concurrent PATCHes (reliability.md §2.3): no lost or mixed update, no duplicate label, no 5xx.
+
+PostgreSQL only: SQLite has no SELECT ... FOR UPDATE and serialises writers itself, so there is
+nothing to race there. Each test releases its threads together with a barrier; every thread
+has its own client and its own database connection, which it closes when it is done.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+
+from apiusers.models import Account, Label, User
+
+from .conftest import client_for, url
+from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key
+
+THREADS = 50
+# Requests held at once inside their transactions: each holds a connection from the pool
+# (DATABASE_POOL_MAX_SIZE, 20 by default), which also serves the test and its lock watcher.
+HELD = 10
+JOIN_TIMEOUT = 120
+BLACK = "#000000"
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "Concurrency needs PostgreSQL: SQLite has no row locks (select_for_update is a "
+            "no-op) and serialises writers itself. Run with DATABASE_URL=postgres://..."
+        )
+
+
+class Together:
+    """Callables run each in its own thread, all released at once by a barrier."""
+
+    def __init__(self, requests: list[Callable]):
+        barrier = threading.Barrier(len(requests), timeout=JOIN_TIMEOUT)
+        self.results: list = [None] * len(requests)
+        self.errors: list[BaseException] = []
+
+        def worker(index: int, request: Callable) -> None:
+            try:
+                barrier.wait()
+                self.results[index] = request()
+            except BaseException as error:
+                self.errors.append(error)
+            finally:
+                connection.close()
+
+        self.threads = [
+            threading.Thread(target=worker, args=(index, request), daemon=True)
+            for index, request in enumerate(requests)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def join(self) -> list:
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        for thread in self.threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        assert not [thread for thread in self.threads if thread.is_alive()], "still running"
+        assert not self.errors, self.errors
+        return self.results
+
+
+def run_together(requests: list[Callable]) -> list:
+    return Together(requests).join()
+
+
+def wait_for_lock_waiters(count: int, timeout: float = 30) -> bool:
+    """Wait until `count` transactions in this database wait for another one to end."""
+    watcher = connections.create_connection(DEFAULT_DB_ALIAS)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with watcher.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid) "
+                    "WHERE datname = current_database() "
+                    "AND locktype = 'transactionid' AND NOT granted"
+                )
+                if cursor.fetchone()[0] >= count:
+                    return True
+            time.sleep(0.01)
+        return False
+    finally:
+        watcher.close()
+
+
+def run_while_a_label_is_being_created(
+    account: Account, actor: User, name: str, requests: list[Callable]
+) -> list:
+    """Run `requests` together while another transaction creates the label `name`; once HELD
+    requests wait for that transaction, it rolls back.
+
+    This makes the race certain instead of occasional: the held requests have all looked for
+    the label, not found it, and started inserting it when the other transaction ends."""
+    with transaction.atomic():
+        LabelFactory(account=account, name=name, color=BLACK, changed_by=actor)
+        together = Together(requests)
+        all_held = wait_for_lock_waiters(HELD)
+        transaction.set_rollback(True)
+    results = together.join()
+    assert all_held, f"fewer than {HELD} requests waited for the label"
+    return results
+
+
+def patch_with(key: str, path: str, body: dict) -> Callable:
+    def request():
+        response = client_for(key).patch(path, body)
+        return response.status_code, response.content
+
+    return request
+
+
+def assert_all_ok(results: list) -> None:
+    failures = [(status, content[:300]) for status, content in results if status != 200]
+    assert not failures, failures
+
+
+def state_of(user: User) -> tuple[str, set[str]]:
+    user = User.objects.get(pk=user.pk)
+    return user.name, set(user.labels.values_list("name", flat=True))
+
+
+def labels(*names: str) -> list[dict]:
+    return [{"name": name, "color": BLACK} for name in names]
+
+
+@pytest.fixture
+def setup():
+    account = AccountFactory()
+    admin, key = api_user_with_key(account, "Admin", name="admin-bot")
+    return account, admin, key
+
+
+def test_concurrent_patches_of_one_user_apply_exactly_one_request_whole(setup):
+    account, admin, key = setup
+    user = ApiUserFactory(account=account, name="ci-bot")
+    bodies = [{"name": f"n{i}", "labels": labels("shared", f"t{i}")} for i in range(THREADS)]
+
+    started = time.monotonic()
+    results = run_together([patch_with(key, url(user), body) for body in bodies])
+    elapsed = time.monotonic() - started
+
+    assert_all_ok(results)
+    name, label_names = state_of(user)
+    assert name in {body["name"] for body in bodies}
+    assert label_names == {"shared", f"t{name[1:]}"}, (name, label_names)
+    assert Label.objects.filter(account=account, name="shared").count() == 1
+    assert Label.objects.filter(account=account).count() == THREADS + 1
+    assert User.objects.get(pk=user.pk).changed_by_id == admin.id
+    print(f"\n{THREADS} concurrent PATCHes of one user: {elapsed:.2f}s")
+
+
+def test_concurrent_name_and_label_patches_of_one_user_lose_neither(setup):
+    account, admin, key = setup
+    user = ApiUserFactory(account=account, name="ci-bot")
+    user.labels.set([LabelFactory(account=account, name="old", changed_by=admin)])
+    name_bodies = [{"name": f"n{i}"} for i in range(THREADS // 2)]
+    label_bodies = [{"labels": labels("shared", f"t{i}")} for i in range(THREADS // 2)]
+    bodies = [body for pair in zip(name_bodies, label_bodies, strict=True) for body in pair]
+
+    started = time.monotonic()
+    results = run_together([patch_with(key, url(user), body) for body in bodies])
+    elapsed = time.monotonic() - started
+
+    assert_all_ok(results)
+    name, label_names = state_of(user)
+    assert name in {body["name"] for body in name_bodies}
+    assert label_names in [{label["name"] for label in body["labels"]} for body in label_bodies]
+    assert Label.objects.filter(account=account, name="shared").count() == 1
+    print(f"\n{THREADS} concurrent name/label PATCHes of one user: {elapsed:.2f}s")
+
+
+def test_concurrent_creation_of_one_label_on_many_users_creates_it_once(setup):
+    account, admin, key = setup
+    users = [ApiUserFactory(account=account) for _ in range(THREADS)]
+    body = {"labels": labels("brand-new")}
+
+    started = time.monotonic()
+    results = run_while_a_label_is_being_created(
+        account, admin, "brand-new", [patch_with(key, url(user), body) for user in users]
+    )
+    elapsed = time.monotonic() - started
+
+    assert_all_ok(results)
+    label = Label.objects.get(account=account, name="brand-new")
+    assert Label.objects.filter(account=account).count() == 1
+    for user in users:
+        assert list(User.objects.get(pk=user.pk).labels.all()) == [label]
+    print(f"\n{THREADS} concurrent creations of one label: {elapsed:.2f}s")
+
+
+def test_concurrent_creation_of_labels_listed_in_opposite_orders_does_not_deadlock(setup):
+    """Two requests creating the same new labels, one listing them A..Z and the other Z..A,
+    must not lock the names in opposite orders: that is a deadlock, which PostgreSQL breaks by
+    failing one of the transactions. The label in the middle is held by a third transaction
+    until both requests have inserted their first half."""
+    account, admin, key = setup
+    users = [ApiUserFactory(account=account) for _ in range(HELD)]
+    names = [f"label-{number:02}" for number in range(11)]
+    middle = names[len(names) // 2]
+    bodies = [
+        {"labels": labels(*(names if index % 2 else reversed(names)))}
+        for index in range(len(users))
+    ]
+
+    started = time.monotonic()
+    results = run_while_a_label_is_being_created(
+        account,
+        admin,
+        middle,
+        [patch_with(key, url(user), body) for user, body in zip(users, bodies, strict=True)],
+    )
+    elapsed = time.monotonic() - started
+
+    assert_all_ok(results)
+    assert sorted(Label.objects.filter(account=account).values_list("name", flat=True)) == names
+    for user in users:
+        assert state_of(user)[1] == set(names)
+    print(f"\n{len(users)} concurrent creations of {len(names)} labels: {elapsed:.2f}s")

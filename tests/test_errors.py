@@ -1,0 +1,382 @@
+"""Every error answer is JSON (design.md, "Errors: JSON always"), whatever DEBUG is."""
+
+import json
+import logging
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError, close_old_connections, connection, connections
+from rest_framework.test import APIClient
+
+from apiusers.ids import new_id
+from apiusers.models import Label, User
+
+from .conftest import client_for, url
+from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key
+
+pytestmark = pytest.mark.django_db
+
+NOT_FOUND = {"detail": "Not found."}
+UNEXPECTED = {"detail": "Unexpected error while handling your request."}
+UNAVAILABLE = {"detail": "The service is temporarily unavailable. Try again later."}
+TOO_LARGE = {"detail": "Request body is too large."}
+ALLOW = "GET, PATCH, HEAD, OPTIONS"
+
+
+def assert_json_error(response, status: int, body: dict) -> None:
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == body
+
+
+def label_names(user: User) -> list[str]:
+    return sorted(User.objects.get(pk=user.pk).labels.values_list("name", flat=True))
+
+
+def fail_statements(predicate):
+    """An execute wrapper (Django's database instrumentation hook) that raises the error a lost
+    database connection raises, for every statement `predicate(sql)` selects."""
+
+    def wrapper(execute, sql, params, many, context):
+        if predicate(sql):
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+# 404 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/nope/",
+        "/api-users/",
+        "/api-users/abc/",
+        # Base58 has no 0, O, I or l: twelve characters, but not an id.
+        "/api-users/0OIl0OIl0OIl/",
+        # No APPEND_SLASH redirect that would drop a PATCH body.
+        "/api-users/abcdefghijkm",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_unknown_route_is_a_json_404(admin_client, path, method):
+    response = getattr(admin_client, method)(path, {"name": "x"} if method == "patch" else None)
+
+    assert_json_error(response, 404, NOT_FOUND)
+
+
+def test_unknown_route_is_a_json_404_without_credentials():
+    assert_json_error(APIClient().get("/nope"), 404, NOT_FOUND)
+
+
+def test_unknown_route_is_a_json_404_with_debug_on(admin_client, settings):
+    settings.DEBUG = True
+
+    response = admin_client.get("/nope", HTTP_ACCEPT="text/html")
+
+    assert_json_error(response, 404, NOT_FOUND)
+
+
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_missing_api_user_is_a_json_404(admin_client, method):
+    response = getattr(admin_client, method)(url(new_id()), {"name": "x"})
+
+    assert_json_error(response, 404, NOT_FOUND)
+
+
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_foreign_api_user_answers_exactly_like_a_missing_one(
+    admin_client, foreign_api_user, method
+):
+    body = {"name": "taken-over", "labels": [{"name": "x", "color": "#000000"}]}
+
+    foreign = getattr(admin_client, method)(url(foreign_api_user), body)
+    missing = getattr(admin_client, method)(url(new_id()), body)
+
+    assert foreign.status_code == missing.status_code == 404
+    assert dict(foreign.headers) == dict(missing.headers)
+    assert foreign.content == missing.content
+    assert json.loads(foreign.content) == NOT_FOUND
+    foreign_api_user.refresh_from_db()
+    assert foreign_api_user.name == "their-bot"
+    assert not Label.objects.filter(name="x").exists()
+
+
+# 401 and 403 --------------------------------------------------------------------------------
+
+
+def test_no_credentials_is_a_json_401(api_user):
+    response = APIClient().get(url(api_user))
+
+    assert_json_error(response, 401, {"detail": "Authentication credentials were not provided."})
+    assert response["WWW-Authenticate"] == "JWT"
+
+
+def test_wrong_key_is_a_json_401(api_user):
+    response = client_for("not-a-key").patch(url(api_user), {"name": "x"})
+
+    assert_json_error(response, 401, {"detail": "Incorrect authentication credentials."})
+    assert response["WWW-Authenticate"] == "JWT"
+
+
+def test_role_without_permission_is_a_json_403(account, api_user):
+    _, key = api_user_with_key(account, "Developer")
+
+    response = client_for(key).patch(url(api_user), {"name": "x"})
+
+    assert_json_error(
+        response, 403, {"detail": "You do not have permission to perform this action."}
+    )
+
+
+# 405 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "post"])
+def test_unsupported_method_is_a_json_405_with_allow(admin_client, api_user, method):
+    response = getattr(admin_client, method)(url(api_user), {"name": "x"})
+
+    assert_json_error(response, 405, {"detail": f'Method "{method.upper()}" not allowed.'})
+    assert response["Allow"] == ALLOW
+    api_user.refresh_from_db()
+    assert api_user.name == "ci-bot"
+
+
+def test_unsupported_method_on_a_missing_id_is_still_405(admin_client):
+    response = admin_client.put(url(new_id()), {"name": "x"})
+
+    assert_json_error(response, 405, {"detail": 'Method "PUT" not allowed.'})
+    assert response["Allow"] == ALLOW
+
+
+# 413 ----------------------------------------------------------------------------------------
+
+
+def test_json_body_over_the_limit_is_a_json_413(admin_client, api_user, settings):
+    name = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    response = admin_client.patch(url(api_user), {"name": name})
+
+    assert_json_error(response, 413, TOO_LARGE)
+    api_user.refresh_from_db()
+    assert api_user.name == "ci-bot"
+
+
+def test_multipart_body_with_a_big_file_part_is_a_json_413(admin_client, api_user, settings):
+    upload = SimpleUploadedFile(
+        "big.bin", b"\0" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1), "application/octet-stream"
+    )
+
+    response = admin_client.patch(
+        url(api_user), {"name": "renamed", "file": upload}, format="multipart"
+    )
+
+    assert_json_error(response, 413, TOO_LARGE)
+    api_user.refresh_from_db()
+    assert api_user.name == "ci-bot"
+
+
+def test_body_over_the_limit_is_a_json_413_even_without_credentials(api_user, settings):
+    response = APIClient().patch(
+        url(api_user), {"name": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)}
+    )
+
+    assert_json_error(response, 413, TOO_LARGE)
+
+
+def test_form_with_too_many_fields_is_a_json_400(admin_client, api_user, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    body = "&".join(f"f{i}=1" for i in range(11))
+
+    response = admin_client.patch(
+        url(api_user), body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail"}
+
+
+# 415 ----------------------------------------------------------------------------------------
+
+
+def test_text_plain_body_is_a_json_415(admin_client, api_user):
+    response = admin_client.patch(url(api_user), "name=x", content_type="text/plain")
+
+    assert_json_error(response, 415, {"detail": 'Unsupported media type "text/plain" in request.'})
+
+
+def test_json_in_another_charset_is_a_json_415(admin_client, api_user):
+    response = admin_client.patch(
+        url(api_user), b'{"name": "x"}', content_type="application/json; charset=latin-1"
+    )
+
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail"}
+
+
+# Bad Host header ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_disallowed_host_is_a_json_400(admin_client, api_user, settings, debug):
+    settings.DEBUG = debug
+
+    response = admin_client.get(url(api_user), HTTP_HOST="evil.example")
+
+    assert_json_error(response, 400, {"detail": "Bad request."})
+
+
+# 500 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unexpected_error_in_patch_is_the_documented_json_500(
+    admin_client, api_user, settings, caplog, debug
+):
+    settings.DEBUG = debug
+
+    with mock.patch("apiusers.services.api_user_update", side_effect=RuntimeError("boom")):
+        response = admin_client.patch(url(api_user), {"name": "x"})
+
+    assert_json_error(response, 500, UNEXPECTED)
+    assert b"boom" not in response.content
+    assert b"Traceback" not in response.content
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any(record.exc_info and record.exc_info[0] is RuntimeError for record in errors)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unexpected_error_in_get_is_the_documented_json_500(
+    admin_client, api_user, settings, debug
+):
+    settings.DEBUG = debug
+
+    with mock.patch("apiusers.selectors.api_users_for_display", side_effect=RuntimeError("boom")):
+        response = admin_client.get(url(api_user), HTTP_ACCEPT="application/json")
+
+    assert_json_error(response, 500, UNEXPECTED)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unexpected_error_outside_the_view_is_the_documented_json_500(
+    admin, api_user, settings, debug
+):
+    """An error raised in a middleware never reaches DRF's handler; Django answers it with its
+    own page, which must still be the documented JSON."""
+    settings.DEBUG = debug
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"JWT {admin[1]}")
+
+    with mock.patch(
+        "django.middleware.common.CommonMiddleware.process_request",
+        side_effect=RuntimeError("boom"),
+    ):
+        response = client.patch(url(api_user), {"name": "x"})
+
+    assert_json_error(response, 500, UNEXPECTED)
+
+
+def test_a_500_leaves_no_half_applied_write(admin_client, api_user):
+    """The labels are replaced, then saving the user fails: the whole PATCH is rolled back."""
+    during_the_request = []
+
+    def labels_set_then_save_fails(*args, **kwargs):
+        during_the_request.append(label_names(api_user))
+        raise RuntimeError("boom")
+
+    with mock.patch.object(User, "save", side_effect=labels_set_then_save_fails):
+        response = admin_client.patch(
+            url(api_user),
+            {"name": "renamed", "labels": [{"name": "new", "color": "#000000"}]},
+        )
+
+    assert_json_error(response, 500, UNEXPECTED)
+    assert during_the_request == [["new"]]
+    assert label_names(api_user) == ["ci", "prod"]
+    assert not Label.objects.filter(name="new").exists()
+    api_user.refresh_from_db()
+    assert api_user.name == "ci-bot"
+
+
+# 503 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_database_unreachable_is_a_json_503(admin_client, api_user, method):
+    with connection.execute_wrapper(fail_statements(lambda sql: True)):
+        response = getattr(admin_client, method)(url(api_user), {"name": "x"})
+
+    assert_json_error(response, 503, UNAVAILABLE)
+
+
+def test_database_unreachable_with_debug_on_is_a_json_503(admin_client, api_user, settings):
+    settings.DEBUG = True
+
+    with connection.execute_wrapper(fail_statements(lambda sql: True)):
+        response = admin_client.get(url(api_user), HTTP_ACCEPT="application/json")
+
+    assert_json_error(response, 503, UNAVAILABLE)
+
+
+def test_database_lost_at_the_last_write_is_a_503_that_leaves_nothing_half_applied(
+    admin_client, api_user
+):
+    update_user = f'UPDATE "{User._meta.db_table}"'
+
+    with connection.execute_wrapper(fail_statements(lambda sql: sql.startswith(update_user))):
+        response = admin_client.patch(
+            url(api_user),
+            {"name": "renamed", "labels": [{"name": "new", "color": "#000000"}]},
+        )
+
+    assert_json_error(response, 503, UNAVAILABLE)
+    assert label_names(api_user) == ["ci", "prod"]
+    assert not Label.objects.filter(name="new").exists()
+    api_user.refresh_from_db()
+    assert api_user.name == "ci-bot"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_connection_killed_mid_write_is_a_503_then_the_service_recovers():
+    """reliability.md §2.4: the server ends the request's connection in the middle of the write
+    (pg_terminate_backend from a second connection). The answer is a JSON 503, the transaction
+    is rolled back, and once the request is over the next one is served again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_terminate_backend needs PostgreSQL")
+    account = AccountFactory()
+    admin, key = api_user_with_key(account, "Admin")
+    user = ApiUserFactory(account=account, name="ci-bot")
+    user.labels.set([LabelFactory(account=account, name="ci", changed_by=admin)])
+    client = client_for(key)
+    update_user = f'UPDATE "{User._meta.db_table}"'
+    killer = connections.create_connection("default")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+
+    def kill_own_backend_then_execute(execute, sql, params, many, context):
+        if sql.startswith(update_user):
+            with killer.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(kill_own_backend_then_execute):
+            response = client.patch(
+                url(user), {"name": "renamed", "labels": [{"name": "new", "color": "#000000"}]}
+            )
+    finally:
+        killer.close()
+
+    assert_json_error(response, 503, UNAVAILABLE)
+    close_old_connections()  # what Django does when a request ends
+    assert label_names(user) == ["ci"]
+    assert not Label.objects.filter(name="new").exists()
+    assert User.objects.get(pk=user.pk).name == "ci-bot"
+    assert client.get(url(user)).status_code == 200
