@@ -1,3 +1,5 @@
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from . import keys
@@ -8,7 +10,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: JWT <key>`: Probely's keyword, though the key is opaque, not a JWT.
 
     Any Authorization header that is not a valid, current key of an active API user is a 401
-    with the same body: malformed, unknown, revoked and deactivated keys are indistinguishable.
+    with the same body: malformed, unknown, revoked, expired (rotated out) and deactivated keys
+    are indistinguishable.
     The lookup is one indexed query by prefix; the digest comparison is constant-time.
     """
 
@@ -27,7 +30,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed()
         try:
             api_key = ApiKey.objects.select_related("user__account").get(
-                prefix=prefix, user__is_apiuser=True, user__active=True
+                Q(expires__isnull=True) | Q(expires__gt=timezone.now()),
+                prefix=prefix,
+                user__is_apiuser=True,
+                user__active=True,
+                user__deleted__isnull=True,
             )
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed() from None

@@ -126,6 +126,8 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     changed_by = models.ForeignKey(
         "self", on_delete=models.PROTECT, related_name="+", help_text=CHANGED_BY_HELP_TEXT
     )
+    # Deleting keeps the row, so that `changed_by` and the history of others still name it.
+    deleted = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -281,15 +283,49 @@ class UserRole(BaseModel):
 
 
 class ApiKey(BaseModel):
-    """An API user's key. Only its public prefix and an HMAC digest of the whole key are kept."""
+    """An API user's key. Only its public prefix and an HMAC digest of the whole key are kept.
+
+    An API user has one current key (`expires` empty) and, for a grace period after a rotation,
+    the previous one (`expires` set).
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
     prefix = models.CharField(max_length=8, unique=True)
     digest = models.CharField(max_length=64)
     created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField(null=True, blank=True)
+    last_used = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "id"]
 
     def __str__(self) -> str:
         return self.prefix
+
+
+class Change(BaseModel):
+    """One recorded change to an API user: who made it, when, and each field from what to what.
+
+    `changes` maps a field to `{"from": old, "to": new}`; labels are recorded as sorted name
+    lists and roles as readable "Role at scope" strings, so the history stays legible after
+    the labels, roles or scopes themselves change.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "created"
+        UPDATED = "updated", "updated"
+        DELETED = "deleted", "deleted"
+        KEY_ROTATED = "key_rotated", "key rotated"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="change_user_newest_first")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.user_id} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -21,19 +21,20 @@ def account_permissions(user: User) -> frozenset[str]:
 
 
 def api_users(account: Account) -> QuerySet[User]:
-    """The API users of one account, and nothing else: the base of every API-user query."""
-    return User.objects.filter(account=account, is_apiuser=True).order_by("id")
+    """The API users of one account, and nothing else: the base of every API-user query.
+    Deleted API users are gone from every answer."""
+    return User.objects.filter(account=account, is_apiuser=True, deleted__isnull=True).order_by(
+        "id"
+    )
 
 
 def api_users_for_display(account: Account) -> QuerySet[User]:
     """`api_users` with everything the representation shows, in a constant number of queries."""
-    newest_key = (
-        ApiKey.objects.filter(user=OuterRef("pk")).order_by("-created").values("prefix")[:1]
-    )
+    current_key = ApiKey.objects.filter(user=OuterRef("pk"), expires__isnull=True).values("prefix")
     return (
         api_users(account)
         .select_related("changed_by")
-        .annotate(key_prefix=Subquery(newest_key))
+        .annotate(key_prefix=Subquery(current_key[:1]))
         .prefetch_related(
             Prefetch("labels", queryset=Label.objects.select_related("changed_by")),
             Prefetch(

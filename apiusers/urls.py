@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from .views import ApiUserViewSet
+from .views.api_users import ApiUserViewSet
 
 router = SimpleRouter()
 router.register("api-users", ApiUserViewSet, basename="apiuser")

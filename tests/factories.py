@@ -1,9 +1,9 @@
 import factory
 from factory.django import DjangoModelFactory
 
-from apiusers import services
 from apiusers.ids import new_id
 from apiusers.models import Account, Label, Role, Target, Team, Tier, User, UserRole
+from apiusers.services.api_users import api_key_issue
 
 
 class AccountFactory(DjangoModelFactory):
@@ -76,4 +76,4 @@ def api_user_with_key(
     user = ApiUserFactory(account=account, **fields)
     if role_name:
         grant(user, role_name)
-    return user, services.api_key_issue(user=user)
+    return user, api_key_issue(user=user)

@@ -241,7 +241,7 @@ def test_unexpected_error_in_patch_is_the_documented_json_500(
 ):
     settings.DEBUG = debug
 
-    with mock.patch("apiusers.services.api_user_update", side_effect=RuntimeError("boom")):
+    with mock.patch("apiusers.views.api_users.api_user_update", side_effect=RuntimeError("boom")):
         response = admin_client.patch(url(api_user), {"name": "x"})
 
     assert_json_error(response, 500, UNEXPECTED)

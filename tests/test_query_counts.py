@@ -14,11 +14,11 @@ pytestmark = pytest.mark.django_db
 # Authentication 1, permissions 1, the user 1, its labels 1, its roles 1.
 GET_QUERIES = 5
 # Authentication, permissions, the user (no prefetch), savepoint, row lock, labels by name,
-# label insert, labels re-read, current label ids, delete and insert of the user's labels,
-# user save, release savepoint, and the representation with its labels and roles.
-PATCH_QUERIES = 16
+# label insert, labels re-read, current labels, delete and insert of the user's labels,
+# user save, history entry, release savepoint, and the representation with labels and roles.
+PATCH_QUERIES = 17
 # The same, when every label sent exists already: no insert and no re-read.
-PATCH_EXISTING_LABELS_QUERIES = 14
+PATCH_EXISTING_LABELS_QUERIES = 15
 
 
 def give_labels_and_roles(user, account, n_labels: int, n_roles: int) -> None:

@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from apiusers import services
 from apiusers.models import Account, Role, Target, Team, Tier
+from apiusers.services.api_users import api_user_create
 
 
 class Command(BaseCommand):
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         if target:
             scope["target"] = self._in_account(Target, target, account_obj)
 
-        user, key = services.api_user_create(
+        user, key = api_user_create(
             account=account_obj, name=name, role=role_obj, tier=tier, **scope
         )
         if options["json"]:

@@ -1,8 +1,9 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apiusers import services
 from apiusers.models import Account, ApiKey, Role, Target, Team, Tier, User, UserRole
+from apiusers.services.api_users import api_key_issue, api_user_create
+from apiusers.services.labels import labels_by_name
 
 DEMO_ACCOUNT = "Demo"
 DEMO_OWNER_EMAIL = "owner@demo.example"
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             {"name": "production", "color": "#FF0000"},
             {"name": "outsourced", "color": "#0000FF"},
         ]
-        services.labels_by_name(account_id=account.id, actor=owner, items=labels)
+        labels_by_name(account_id=account.id, actor=owner, items=labels)
 
         # Fixed ids, so that a rerun finds them even after a client renamed them.
         demo_users = [
@@ -66,16 +67,14 @@ class Command(BaseCommand):
         for user_id, name, role, scope, label_names in demo_users:
             user = User.objects.filter(id=user_id).first()
             if user is None:
-                user, key = services.api_user_create(
+                user, key = api_user_create(
                     account=account, name=name, role=roles[role], id=user_id, **scope
                 )
                 wanted = [label for label in labels if label["name"] in label_names]
-                user.labels.set(
-                    services.labels_by_name(account_id=account.id, actor=owner, items=wanted)
-                )
+                user.labels.set(labels_by_name(account_id=account.id, actor=owner, items=wanted))
             elif user_id == DEMO_ADMIN_ID:
                 ApiKey.objects.filter(user=user).delete()
-                key = services.api_key_issue(user=user)
+                key = api_key_issue(user=user)
             if user_id == DEMO_ADMIN_ID:
                 admin_key = key
 

@@ -3,11 +3,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from . import selectors, services
-from .ids import ID_HELP_TEXT, ID_PATTERN
-from .openapi import STANDARD_ERRORS, VALIDATION_ERROR
-from .permissions import CanManageApiUsers
-from .serializers import ApiUserSerializer, ApiUserUpdateSerializer
+from .. import selectors
+from ..ids import ID_HELP_TEXT, ID_PATTERN
+from ..openapi import STANDARD_ERRORS, VALIDATION_ERROR
+from ..permissions import CanManageApiUsers
+from ..serializers.api_users import ApiUserSerializer, ApiUserUpdateSerializer
+from ..services.api_users import api_user_update
 
 
 @extend_schema_view(
@@ -60,6 +61,6 @@ class ApiUserViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         user = self.get_object()
         serializer = self.get_serializer(user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.api_user_update(user=user, actor=request.user, data=serializer.validated_data)
+        api_user_update(user=user, actor=request.user, data=serializer.validated_data)
         user = selectors.api_users_for_display(request.user.account).get(pk=user.pk)
         return Response(ApiUserSerializer(user, context=self.get_serializer_context()).data)

@@ -1,0 +1,61 @@
+from rest_framework import pagination
+from rest_framework.response import Response
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """Probely's envelope: `{count, page_total, page, length, results}`, sized by `length`.
+
+    `length` defaults to 10 and is capped at 100; a value that is not a positive integer falls
+    back to the default. A page past the last one is a 404 ("Invalid page.").
+    """
+
+    page_size = DEFAULT_PAGE_SIZE
+    page_size_query_param = "length"
+    max_page_size = MAX_PAGE_SIZE
+    page_size_query_description = (
+        f"Number of results to return per page (default {DEFAULT_PAGE_SIZE}, "
+        f"at most {MAX_PAGE_SIZE})."
+    )
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "page_total": self.page.paginator.num_pages,
+                "page": self.page.number,
+                "length": self.page.paginator.per_page,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "page_total", "page", "length", "results"],
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "description": "Total number of results.",
+                    "example": 6,
+                },
+                "page_total": {
+                    "type": "integer",
+                    "description": "Total number of pages.",
+                    "example": 1,
+                },
+                "page": {
+                    "type": "integer",
+                    "description": "Number of this page; the first page is 1.",
+                    "example": 1,
+                },
+                "length": {
+                    "type": "integer",
+                    "description": "Number of results per page.",
+                    "example": DEFAULT_PAGE_SIZE,
+                },
+                "results": schema,
+            },
+        }
