@@ -192,6 +192,8 @@ class Permission(models.TextChoices):
 
     VIEW_USERS = "users.view", "See users and API users"
     MANAGE_USERS = "users.manage", "Create, change and delete users and API users"
+    # Nobody grants a permission they do not hold, so only an Owner makes another Owner.
+    OWN_ACCOUNT = "account.own", "Own the account"
 
 
 class Role(BaseModel):

@@ -1,7 +1,21 @@
 """OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
 
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
+
+from .ids import ID_HELP_TEXT
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, with every id in a path described as the docs describe ids."""
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["name"] == "id" or parameter["name"].endswith("_id"):
+                parameter.setdefault("description", ID_HELP_TEXT)
+        return parameters
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -5,12 +5,14 @@ what a client may write. Descriptions (help texts) are the docs' own words, sinc
 turns them into the OpenAPI document the docs are generated from.
 """
 
+from django.core.validators import RegexValidator
 from django.db import models
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
 from ..fields import LabelColorField, StrictBooleanField, StrictCharField, StrictChoiceField
-from ..ids import ID_HELP_TEXT
-from ..models import Label, Role, User, UserRole
+from ..ids import ID_HELP_TEXT, ID_LENGTH, ID_REGEX
+from ..models import Label, Role, Tier, User, UserRole
+from ..selectors import account_permissions
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
@@ -127,3 +129,105 @@ class LabelInputSerializer(StrictModelSerializer):
             if missing:
                 raise serializers.ValidationError(missing)
         return super().to_internal_value(data)
+
+
+# Role assignments, written by id ------------------------------------------------------------
+
+MAX_USER_ROLES = 100
+
+
+class ObjectIdSerializer(serializers.Serializer):
+    id = StrictCharField(
+        min_length=ID_LENGTH,
+        max_length=ID_LENGTH,
+        validators=[RegexValidator(ID_REGEX, "Not a valid id.")],
+        help_text=ID_HELP_TEXT,
+    )
+
+
+SCOPE_ERRORS = {
+    Tier.ACCOUNT: "The account tier takes neither a team nor a target.",
+    Tier.TEAM: "The team tier takes a team, and no target.",
+    Tier.TARGET: "The target tier takes a target, and no team.",
+}
+
+
+class ScopeInputSerializer(serializers.Serializer):
+    tier = StrictChoiceField(choices=Tier.choices)
+    team = ObjectIdSerializer(required=False, help_text="Required for the team tier, only then.")
+    target = ObjectIdSerializer(
+        required=False, help_text="Required for the target tier, only then."
+    )
+
+    def validate(self, attrs):
+        tier = attrs["tier"]
+        for scope in (Tier.TEAM, Tier.TARGET):
+            if (tier == scope) != (scope in attrs):
+                raise serializers.ValidationError(SCOPE_ERRORS[tier])
+        return attrs
+
+
+class UserRoleListSerializer(serializers.ListSerializer):
+    """Resolves the ids of every item in three queries (roles, teams, targets), whatever their
+    number. Teams and targets must be of the caller's account: an id of another account is
+    refused exactly like one that does not exist. A caller may grant only a role whose
+    permissions it holds itself (403 otherwise)."""
+
+    def validate(self, items):
+        actor = self.context["request"].user
+        account = actor.account
+        roles = Role.objects.in_bulk([item["role"]["id"] for item in items])
+        teams = account.teams.in_bulk(
+            [i["scope"]["team"]["id"] for i in items if "team" in i["scope"]]
+        )
+        targets = account.targets.in_bulk(
+            [i["scope"]["target"]["id"] for i in items if "target" in i["scope"]]
+        )
+        errors, resolved, seen = {}, [], set()
+        for index, item in enumerate(items):
+            scope = item["scope"]
+            role = roles.get(item["role"]["id"])
+            team = teams.get(scope["team"]["id"]) if "team" in scope else None
+            target = targets.get(scope["target"]["id"]) if "target" in scope else None
+            problems = {}
+            if role is None:
+                problems["role"] = {"id": [does_not_exist(item["role"]["id"])]}
+            if "team" in scope and team is None:
+                problems["scope"] = {"team": {"id": [does_not_exist(scope["team"]["id"])]}}
+            if "target" in scope and target is None:
+                problems["scope"] = {"target": {"id": [does_not_exist(scope["target"]["id"])]}}
+            key = (item["role"]["id"], scope["tier"], team and team.id, target and target.id)
+            if not problems and key in seen:
+                problems["non_field_errors"] = ["This role is already given in this scope above."]
+            seen.add(key)
+            if problems:
+                errors[str(index)] = problems
+            else:
+                resolved.append(
+                    {"role": role, "tier": scope["tier"], "team": team, "target": target}
+                )
+        if errors:
+            raise serializers.ValidationError(errors)
+        held = account_permissions(actor)
+        for item in resolved:
+            if not set(item["role"].permissions) <= held:
+                raise exceptions.PermissionDenied(
+                    f"You cannot grant the {item['role'].name} role: "
+                    "it has permissions you do not hold."
+                )
+        return resolved
+
+
+def does_not_exist(pk: str) -> str:
+    return f'Invalid pk "{pk}" - object does not exist.'
+
+
+class UserRoleInputSerializer(serializers.Serializer):
+    """A role given in a scope: `{"role": {"id": ...}, "scope": {"tier": ..., "team" | "target":
+    {"id": ...}}}`. Validated items become `{role, tier, team, target}` with model objects."""
+
+    role = ObjectIdSerializer()
+    scope = ScopeInputSerializer()
+
+    class Meta:
+        list_serializer_class = UserRoleListSerializer

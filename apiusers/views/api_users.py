@@ -1,32 +1,36 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from .. import selectors
-from ..ids import ID_HELP_TEXT, ID_PATTERN
+from ..ids import ID_PATTERN
 from ..openapi import STANDARD_ERRORS, VALIDATION_ERROR
+from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.api_users import ApiUserSerializer, ApiUserUpdateSerializer
 from ..services.api_users import api_user_update
 
 
 @extend_schema_view(
+    list=extend_schema(
+        summary="List API Users",
+        description="The API users of the caller's account, a page at a time.",
+        responses={200: ApiUserSerializer(many=True), **STANDARD_ERRORS},
+    ),
     retrieve=extend_schema(
         summary="Retrieve API User",
         description="An API user of the caller's account. Its key is shown redacted.",
         responses={200: ApiUserSerializer, **STANDARD_ERRORS},
     ),
 )
-@extend_schema(
-    tags=["API Users"],
-    parameters=[OpenApiParameter("id", str, OpenApiParameter.PATH, description=ID_HELP_TEXT)],
-)
-class ApiUserViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+@extend_schema(tags=["API Users"])
+class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """API users of the caller's account; ids of other accounts answer 404 like missing ones."""
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
     serializer_class = ApiUserSerializer
+    pagination_class = PageNumberPagination
     lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "patch", "head", "options"]
 
