@@ -54,7 +54,7 @@ def fail_statements(predicate):
     [
         "/nope",
         "/nope/",
-        "/api-users/",
+        "/api-users",
         "/api-users/abc/",
         # Base58 has no 0, O, I or l: twelve characters, but not an id.
         "/api-users/0OIl0OIl0OIl/",
