@@ -45,3 +45,13 @@ def api_users_for_display(account: Account) -> QuerySet[User]:
             ),
         )
     )
+
+
+def api_user_roles(account: Account) -> QuerySet[UserRole]:
+    """The role assignments of the account's API users, with the role and scope their
+    representation shows. Assignments of humans and of deleted API users are not in it."""
+    return (
+        UserRole.objects.filter(user__in=api_users(account))
+        .select_related("role", "team", "target")
+        .order_by("role__name", "tier", "id")
+    )

@@ -195,6 +195,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # No guessed common path prefix: operation ids stay `api_users_...` whatever paths exist.
+    "SCHEMA_PATH_PREFIX": "",
     # Enums stay inline, blank choice included, as in the published docs
     # (`Possible values: [ceo, ..., other, ""]`), instead of TitleEnum/BlankEnum components.
     "POSTPROCESSING_HOOKS": [],

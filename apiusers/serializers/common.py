@@ -136,13 +136,21 @@ class LabelInputSerializer(StrictModelSerializer):
 MAX_USER_ROLES = 100
 
 
+class ObjectIdField(StrictCharField):
+    """An object's id: 12 Base58 characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", ID_HELP_TEXT)
+        super().__init__(
+            min_length=ID_LENGTH,
+            max_length=ID_LENGTH,
+            validators=[RegexValidator(ID_REGEX, "Not a valid id.")],
+            **kwargs,
+        )
+
+
 class ObjectIdSerializer(serializers.Serializer):
-    id = StrictCharField(
-        min_length=ID_LENGTH,
-        max_length=ID_LENGTH,
-        validators=[RegexValidator(ID_REGEX, "Not a valid id.")],
-        help_text=ID_HELP_TEXT,
-    )
+    id = ObjectIdField()
 
 
 SCOPE_ERRORS = {
@@ -153,7 +161,9 @@ SCOPE_ERRORS = {
 
 
 class ScopeInputSerializer(serializers.Serializer):
-    tier = StrictChoiceField(choices=Tier.choices)
+    tier = StrictChoiceField(
+        choices=Tier.choices, help_text="Where the role applies: the account, a team or a target."
+    )
     team = ObjectIdSerializer(required=False, help_text="Required for the team tier, only then.")
     target = ObjectIdSerializer(
         required=False, help_text="Required for the target tier, only then."
@@ -196,7 +206,13 @@ class UserRoleListSerializer(serializers.ListSerializer):
                 problems["scope"] = {"team": {"id": [does_not_exist(scope["team"]["id"])]}}
             if "target" in scope and target is None:
                 problems["scope"] = {"target": {"id": [does_not_exist(scope["target"]["id"])]}}
-            key = (item["role"]["id"], scope["tier"], team and team.id, target and target.id)
+            key = (
+                self.holder(item),
+                item["role"]["id"],
+                scope["tier"],
+                team and team.id,
+                target and target.id,
+            )
             if not problems and key in seen:
                 problems["non_field_errors"] = ["This role is already given in this scope above."]
             seen.add(key)
@@ -217,17 +233,23 @@ class UserRoleListSerializer(serializers.ListSerializer):
                 )
         return resolved
 
+    def holder(self, item):
+        """Whose assignment an item is: a role is refused twice in one scope for the same holder
+        only. By default every item is for the same user (or users)."""
+        return None
+
 
 def does_not_exist(pk: str) -> str:
     return f'Invalid pk "{pk}" - object does not exist.'
 
 
+# Validated items become `{role, tier, team, target}` with model objects.
 class UserRoleInputSerializer(serializers.Serializer):
     """A role given in a scope: `{"role": {"id": ...}, "scope": {"tier": ..., "team" | "target":
-    {"id": ...}}}`. Validated items become `{role, tier, team, target}` with model objects."""
+    {"id": ...}}}`."""
 
-    role = ObjectIdSerializer()
-    scope = ScopeInputSerializer()
+    role = ObjectIdSerializer(help_text="The role to give.")
+    scope = ScopeInputSerializer(help_text="Where the role applies.")
 
     class Meta:
         list_serializer_class = UserRoleListSerializer

@@ -1,0 +1,184 @@
+"""Writes to API users' role assignments.
+
+One function applies any mix of grants, changes and revocations, so that the single and the bulk
+operations lock, check, write and record history in the same way, in a constant number of
+queries.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from ..models import Change, User, UserRole
+from ..selectors import account_permissions
+from ..serializers.common import does_not_exist
+from . import history
+
+ALREADY_HELD = "The API user already has this role in this scope."
+CHANGED_MEANWHILE = (
+    "The role assignments of these API users changed while this request was handled; "
+    "nothing was changed. Try again."
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Give `user_id` a validated item (`{role, tier, team, target}`)."""
+
+    user_id: str
+    item: dict
+    # Where the item stands in the request body, to place an error on it.
+    where: tuple = ()
+
+
+@dataclass(frozen=True)
+class Regrant:
+    """Give an assignment the role and scope of a validated item instead of its own."""
+
+    user_role: UserRole
+    item: dict
+    where: tuple = ()
+
+
+@dataclass
+class Outcome:
+    """The ids of the assignments granted (one per grant, new or already held), changed and
+    revoked, in the order asked."""
+
+    granted: list[str] = field(default_factory=list)
+    regranted: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+
+def user_roles_change(
+    *,
+    actor: User,
+    grants: list[Grant] = (),
+    regrants: list[Regrant] = (),
+    revokes: list[UserRole] = (),
+    keep_held: bool = False,
+) -> Outcome:
+    """Revoke, then change, then grant role assignments, all or nothing.
+
+    The affected API users' rows are locked in id order (no deadlock between two requests that
+    share users), and the checks run on their assignments as read under the lock: a grant of an
+    assignment the user holds already is refused, or with `keep_held` answered with the held one;
+    a change may not give a user an assignment it holds already (swapping two assignments in one
+    request is refused too); a caller may take away only a role whose permissions it holds (an
+    Admin cannot demote an Owner). An assignment revoked meanwhile by another request is left
+    gone. Each API user whose roles really change gets one history entry, and `changed` and
+    `changed_by`. A unique-constraint race with a writer that does not lock is a 400.
+    """
+    try:
+        return _change(actor, grants, regrants, revokes, keep_held)
+    except IntegrityError:
+        raise ValidationError({"non_field_errors": [CHANGED_MEANWHILE]}) from None
+
+
+def _key(user_id: str, role, tier: str, team, target) -> tuple:
+    return (user_id, role.pk, tier, team and team.pk, target and target.pk)
+
+
+def _held_key(user_role: UserRole) -> tuple:
+    return _key(user_role.user_id, user_role.role, user_role.tier, user_role.team, user_role.target)
+
+
+def _roles_by_user(user_roles) -> dict[str, list[str]]:
+    described = defaultdict(list)
+    for user_role in user_roles:
+        described[user_role.user_id].append(history.describe_user_role(user_role))
+    return {user_id: sorted(roles) for user_id, roles in described.items()}
+
+
+def _add_error(errors: dict, where: tuple, message: str) -> None:
+    node = errors
+    for key in where:
+        node = node.setdefault(key, {})
+    node.setdefault("non_field_errors", []).append(message)
+
+
+@transaction.atomic
+def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
+    user_ids = {grant.user_id for grant in grants}
+    user_ids |= {op.user_role.user_id for op in regrants} | {ur.user_id for ur in revokes}
+    users = list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk"))
+    current = {
+        user_role.pk: user_role
+        for user_role in UserRole.objects.filter(user_id__in=user_ids).select_related(
+            "role", "team", "target"
+        )
+    }
+    before = _roles_by_user(current.values())
+
+    held_permissions = account_permissions(actor)
+    for user_role in [op.user_role for op in regrants] + list(revokes):
+        role = current[user_role.pk].role if user_role.pk in current else user_role.role
+        if not set(role.permissions) <= held_permissions:
+            raise PermissionDenied(
+                f"You cannot take away the {role.name} role: it has permissions you do not hold."
+            )
+
+    outcome, errors = Outcome(), {}
+    final = dict(current)
+    held = {_held_key(user_role): user_role.pk for user_role in current.values()}
+    for user_role in revokes:
+        if removed := final.pop(user_role.pk, None):
+            del held[_held_key(removed)]
+        outcome.revoked.append(user_role.pk)
+
+    regranted = []
+    for op in regrants:
+        user_role = final.get(op.user_role.pk)
+        if user_role is None:
+            _add_error(errors, op.where, does_not_exist(op.user_role.pk))
+            continue
+        old, new = _held_key(user_role), _key(user_role.user_id, **op.item)
+        outcome.regranted.append(user_role.pk)
+        if new == old:
+            continue
+        if new in held:
+            _add_error(errors, op.where, ALREADY_HELD)
+            continue
+        del held[old]
+        held[new] = user_role.pk
+        for name, value in op.item.items():
+            setattr(user_role, name, value)
+        regranted.append(user_role)
+
+    granted = []
+    for grant in grants:
+        key = _key(grant.user_id, **grant.item)
+        if key in held and not keep_held:
+            _add_error(errors, grant.where, ALREADY_HELD)
+        elif key not in held:
+            user_role = UserRole(user_id=grant.user_id, **grant.item)
+            held[key] = user_role.pk
+            final[user_role.pk] = user_role
+            granted.append(user_role)
+        outcome.granted.append(held.get(key))
+
+    if errors:
+        raise ValidationError(errors)
+
+    if outcome.revoked:
+        UserRole.objects.filter(pk__in=outcome.revoked).delete()
+    if regranted:
+        UserRole.objects.bulk_update(regranted, ["role", "tier", "team", "target"])
+    if granted:
+        UserRole.objects.bulk_create(granted)
+
+    after = _roles_by_user(final.values())
+    entries = [
+        (user, {"user_roles": {"from": before.get(user.pk, []), "to": after.get(user.pk, [])}})
+        for user in users
+        if before.get(user.pk, []) != after.get(user.pk, [])
+    ]
+    if entries:
+        User.objects.filter(pk__in=[user.pk for user, _ in entries]).update(
+            changed=timezone.now(), changed_by=actor
+        )
+        history.record_many(entries=entries, actor=actor, action=Change.Action.UPDATED)
+    return outcome
