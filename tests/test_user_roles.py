@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from apiusers.models import Change, Role, Tier, User, UserRole
@@ -13,6 +14,7 @@ from apiusers.services import user_roles as service
 
 from .conftest import client_for
 from .factories import (
+    AccountFactory,
     ApiUserFactory,
     TargetFactory,
     TeamFactory,
@@ -20,6 +22,7 @@ from .factories import (
     api_user_with_key,
     grant,
 )
+from .test_concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -1027,6 +1030,63 @@ def test_the_same_role_may_be_created_for_two_api_users(admin_client, api_user, 
     assert held(other_api_user) == [("SecOps", "account", "Acme")]
 
 
+def test_bulk_update_refuses_to_swap_two_assignments(admin_client, api_user, developer):
+    auditor = grant(api_user, "Auditor")
+
+    response = admin_client.post(
+        BULK_UPDATE,
+        {"user_roles": [item("Auditor", id=developer.id), item("Developer", id=auditor.id)]},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "user_roles": {
+            "0": {"non_field_errors": ALREADY_HELD},
+            "1": {"non_field_errors": ALREADY_HELD},
+        }
+    }
+
+
+def test_bulk_operations_may_create_what_an_update_moves_away(
+    admin_client, api_user, developer, team
+):
+    response = admin_client.post(
+        BULK,
+        {
+            "update": [item("Developer", team=team, id=developer.id)],
+            "create": [item("Developer", api_user=api_user.id)],
+        },
+    )
+
+    assert response.status_code == 200
+    assert held(api_user) == [("Developer", "account", "Acme"), ("Developer", "team", "Platform")]
+    assert response.json()["update"][0]["id"] == developer.id
+    assert response.json()["create"][0]["id"] != developer.id
+
+
+def test_an_assignment_deleted_meanwhile_stays_deleted_and_cannot_be_changed(
+    admin, api_user, developer
+):
+    """Another request may delete an assignment between the validation of a request and the
+    lock of its API user."""
+    UserRole.objects.filter(pk=developer.pk).delete()
+    auditor = {"role": Role.objects.get(name="Auditor"), "tier": "account"}
+
+    outcome = service.user_roles_change(actor=admin[0], revokes=[developer])
+    with pytest.raises(ValidationError) as refused:
+        service.user_roles_change(
+            actor=admin[0],
+            regrants=[service.Regrant(developer, {**auditor, "team": None, "target": None})],
+        )
+
+    assert outcome.revoked == [developer.id]
+    assert refused.value.detail == {
+        "non_field_errors": [f'Invalid pk "{developer.id}" - object does not exist.']
+    }
+    assert not api_user.user_roles.exists()
+    assert not api_user.history.exists()
+
+
 # Query counts --------------------------------------------------------------------------------
 
 # Authentication, permissions, the API user, the count, the page of assignments.
@@ -1123,3 +1183,86 @@ def test_bulk_queries_do_not_grow_with_api_users_or_roles(admin_client, account,
 
     delete = {"ids": [ur.id for ur in UserRole.objects.filter(role__name="Auditor")]}
     assert count(lambda: admin_client.post(BULK_DELETE, delete)) == BULK_DELETE_QUERIES
+
+
+# Concurrency (PostgreSQL) --------------------------------------------------------------------
+
+CONCURRENT = 10
+
+
+def post_with(key: str, path: str, body: dict):
+    def request():
+        response = client_for(key).post(path, body)
+        return response.status_code, response.json()
+
+    return request
+
+
+@pytest.fixture
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("Row locks need PostgreSQL; SQLite serialises writers itself.")
+
+
+@pytest.fixture
+def caller_and_bot(postgresql_only):
+    account = AccountFactory(name="Acme")
+    _, key = api_user_with_key(account, "Admin", name="admin-bot")
+    return account, key, ApiUserFactory(account=account, name="ci-bot")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_grants_to_one_api_user_apply_one_after_the_other(caller_and_bot):
+    account, key, bot = caller_and_bot
+    teams = TeamFactory.create_batch(CONCURRENT, account=account)
+
+    results = run_together(
+        [post_with(key, roles_url(bot), item("Developer", team=team)) for team in teams]
+    )
+
+    assert [status for status, _ in results] == [201] * CONCURRENT
+    assert bot.user_roles.count() == CONCURRENT
+    chain = roles_history(bot)
+    assert [entry["from"] for entry in chain[1:]] == [entry["to"] for entry in chain[:-1]]
+    assert len(chain[-1]["to"]) == CONCURRENT
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_creations_of_one_assignment_give_it_once(caller_and_bot):
+    _, key, bot = caller_and_bot
+
+    results = run_together(
+        [post_with(key, roles_url(bot), item("Auditor")) for _ in range(CONCURRENT)]
+    )
+
+    assert sorted(status for status, _ in results) == [201] + [400] * (CONCURRENT - 1)
+    assert {str(body) for status, body in results if status == 400} == {
+        str({"non_field_errors": ALREADY_HELD})
+    }
+    assert bot.user_roles.count() == 1
+    assert len(roles_history(bot)) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_bulk_creates_listing_api_users_in_opposite_orders_do_not_deadlock(
+    caller_and_bot,
+):
+    account, key, _ = caller_and_bot
+    users = ApiUserFactory.create_batch(CONCURRENT, account=account)
+    teams = TeamFactory.create_batch(CONCURRENT, account=account)
+    ids = [user.id for user in users]
+    bodies = [
+        {
+            "api_users": ids if index % 2 else ids[::-1],
+            "user_roles": [item("Developer", team=team)],
+        }
+        for index, team in enumerate(teams)
+    ]
+
+    results = run_together([post_with(key, BULK_CREATE, body) for body in bodies])
+
+    assert [status for status, _ in results] == [200] * CONCURRENT
+    assert UserRole.objects.filter(user__in=users).count() == CONCURRENT * CONCURRENT

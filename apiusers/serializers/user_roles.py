@@ -198,6 +198,13 @@ class ChangedApiUserRoleSerializer(UserRoleInputSerializer):
         list_serializer_class = ChangedApiUserRoleListSerializer
 
 
+def items(serializer_class, what: str, **kwargs):
+    """A list of at most MAX_USER_ROLES items of `serializer_class`."""
+    return serializer_class(
+        many=True, max_length=MAX_USER_ROLES, help_text=items_help_text(what), **kwargs
+    )
+
+
 def items_help_text(what: str) -> str:
     return f"{what} At most {MAX_USER_ROLES}."
 
@@ -207,11 +214,8 @@ class ApiUserRolesBulkCreateSerializer(serializers.Serializer):
         queryset=selectors.api_users,
         help_text=items_help_text("Ids of the API users to give every role to."),
     )
-    user_roles = UserRoleInputSerializer(
-        many=True,
-        allow_empty=False,
-        max_length=MAX_USER_ROLES,
-        help_text=items_help_text("The roles to give, each in its scope."),
+    user_roles = items(
+        UserRoleInputSerializer, "The roles to give, each in its scope.", allow_empty=False
     )
 
 
@@ -222,28 +226,20 @@ class ApiUserRolesBulkDeleteSerializer(serializers.Serializer):
     )
 
 
+CHANGES = "The assignments to change, each with its new role and scope."
+
+
 class ApiUserRolesBulkUpdateSerializer(serializers.Serializer):
-    user_roles = ChangedApiUserRoleSerializer(
-        many=True,
-        allow_empty=False,
-        max_length=MAX_USER_ROLES,
-        help_text=items_help_text("The assignments to change, each with its new role and scope."),
-    )
+    user_roles = items(ChangedApiUserRoleSerializer, CHANGES, allow_empty=False)
 
 
 class ApiUserRolesBulkSerializer(serializers.Serializer):
-    create = NewApiUserRoleSerializer(
-        many=True,
+    create = items(
+        NewApiUserRoleSerializer,
+        "The roles to give, each to an API user in a scope.",
         required=False,
-        max_length=MAX_USER_ROLES,
-        help_text=items_help_text("Roles to give, each to an API user in a scope."),
     )
-    update = ChangedApiUserRoleSerializer(
-        many=True,
-        required=False,
-        max_length=MAX_USER_ROLES,
-        help_text=items_help_text("Assignments to change, each with its new role and scope."),
-    )
+    update = items(ChangedApiUserRoleSerializer, CHANGES, required=False)
     delete = ObjectIdsField(
         queryset=selectors.api_user_roles,
         required=False,

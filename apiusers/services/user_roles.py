@@ -6,6 +6,7 @@ queries.
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -56,9 +57,9 @@ class Outcome:
 def user_roles_change(
     *,
     actor: User,
-    grants: list[Grant] = (),
-    regrants: list[Regrant] = (),
-    revokes: list[UserRole] = (),
+    grants: Sequence[Grant] = (),
+    regrants: Sequence[Regrant] = (),
+    revokes: Sequence[UserRole] = (),
     keep_held: bool = False,
 ) -> Outcome:
     """Revoke, then change, then grant role assignments, all or nothing.
@@ -114,7 +115,7 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
     before = _roles_by_user(current.values())
 
     held_permissions = account_permissions(actor)
-    for user_role in [op.user_role for op in regrants] + list(revokes):
+    for user_role in [*(op.user_role for op in regrants), *revokes]:
         role = current[user_role.pk].role if user_role.pk in current else user_role.role
         if not set(role.permissions) <= held_permissions:
             raise PermissionDenied(
@@ -151,14 +152,14 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
     granted = []
     for grant in grants:
         key = _key(grant.user_id, **grant.item)
-        if key in held and not keep_held:
-            _add_error(errors, grant.where, ALREADY_HELD)
-        elif key not in held:
+        if key not in held:
             user_role = UserRole(user_id=grant.user_id, **grant.item)
             held[key] = user_role.pk
             final[user_role.pk] = user_role
             granted.append(user_role)
-        outcome.granted.append(held.get(key))
+        elif not keep_held:
+            _add_error(errors, grant.where, ALREADY_HELD)
+        outcome.granted.append(held[key])
 
     if errors:
         raise ValidationError(errors)

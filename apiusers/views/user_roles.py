@@ -69,6 +69,24 @@ def described(*parts: str) -> str:
     return "\n\n".join(parts)
 
 
+def assignment_write(summary: str, semantics: str, status_code: int = status.HTTP_200_OK):
+    return extend_schema(
+        summary=summary,
+        description=described(semantics, ITEM, GRANTING, HISTORY, PATHS),
+        request=UserRoleInputSerializer,
+        responses={status_code: UserRoleSerializer, 400: VALIDATION_ERROR, **PATH_ERRORS},
+    )
+
+
+def bulk_operation(summary: str, *semantics: str, request, response):
+    return extend_schema(
+        summary=summary,
+        description=described(*semantics, GRANTING, BULK, HISTORY),
+        request=request,
+        responses={200: response, 400: VALIDATION_ERROR, **ERRORS},
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List API User Roles",
@@ -84,46 +102,23 @@ def described(*parts: str) -> str:
         description=described("One role assignment of an API user.", PATHS),
         responses={200: UserRoleSerializer, **PATH_ERRORS},
     ),
-    create=extend_schema(
-        summary="Create API User Role",
-        description=described(
-            "Give an API user a role in a scope. An assignment the API user already has (same "
-            "role and scope) is a 400. The answer is the new assignment.",
-            ITEM,
-            GRANTING,
-            HISTORY,
-            PATHS,
-        ),
-        request=UserRoleInputSerializer,
-        responses={201: UserRoleSerializer, 400: VALIDATION_ERROR, **PATH_ERRORS},
+    create=assignment_write(
+        "Create API User Role",
+        "Give an API user a role in a scope. An assignment the API user already has (same role "
+        "and scope) is a 400. The answer is the new assignment.",
+        status.HTTP_201_CREATED,
     ),
-    update=extend_schema(
-        summary="Update API User Role",
-        description=described(
-            "Replace the role and scope of an API user's role assignment; both are required. "
-            "The assignment keeps its id. Giving it a role and scope the API user already has "
-            "in another assignment is a 400. The answer is the assignment after the change.",
-            ITEM,
-            GRANTING,
-            HISTORY,
-            PATHS,
-        ),
-        request=UserRoleInputSerializer,
-        responses={200: UserRoleSerializer, 400: VALIDATION_ERROR, **PATH_ERRORS},
+    update=assignment_write(
+        "Update API User Role",
+        "Replace the role and scope of an API user's role assignment; both are required. The "
+        "assignment keeps its id. Giving it a role and scope the API user already has in another "
+        "assignment is a 400. The answer is the assignment after the change.",
     ),
-    partial_update=extend_schema(
-        summary="Partial Update API User Role",
-        description=described(
-            "Change the role or the scope of an API user's role assignment: a part that is not "
-            "sent keeps its current value, and the result is checked as a whole (a new tier "
-            "needs its team or target sent with it). Otherwise as Update API User Role.",
-            ITEM,
-            GRANTING,
-            HISTORY,
-            PATHS,
-        ),
-        request=UserRoleInputSerializer,
-        responses={200: UserRoleSerializer, 400: VALIDATION_ERROR, **PATH_ERRORS},
+    partial_update=assignment_write(
+        "Partial Update API User Role",
+        "Change the role or the scope of an API user's role assignment: a part that is not sent "
+        "keeps its current value, and the result is checked as a whole (a new tier needs its "
+        "team or target sent with it). Otherwise as Update API User Role.",
     ),
     destroy=extend_schema(
         summary="Delete API User Role",
@@ -213,23 +208,18 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
         found = selectors.api_user_roles(self.request.user.account).in_bulk(ids)
         return ApiUserRoleSerializer([found[pk] for pk in ids], many=True).data
 
-    @extend_schema(
-        summary="Bulk Create API User Roles",
-        description=described(
-            "Add roles to multiple API users in one operation.",
-            "`POST /api-users/roles/bulk/create/` with `api_users` (ids of API users of the "
-            "caller's account) and `user_roles` (assignments as in Create API User Role) gives "
-            "every listed API user every listed role. An assignment an API user already has is "
-            "left as it is, and is not an error.",
-            "The answer lists the resulting assignments, one per API user and role (new or "
-            "already held), API user by API user in the order sent.",
-            ITEM,
-            GRANTING,
-            BULK,
-            HISTORY,
-        ),
+    @bulk_operation(
+        "Bulk Create API User Roles",
+        "Add roles to multiple API users in one operation.",
+        "`POST /api-users/roles/bulk/create/` with `api_users` (ids of API users of the "
+        "caller's account) and `user_roles` (assignments as in Create API User Role) gives "
+        "every listed API user every listed role. An assignment an API user already has is "
+        "left as it is, and is not an error.",
+        "The answer lists the resulting assignments, one per API user and role (new or "
+        "already held), API user by API user in the order sent.",
+        ITEM,
         request=ApiUserRolesBulkCreateSerializer,
-        responses={200: ApiUserRolesResultSerializer, 400: VALIDATION_ERROR, **ERRORS},
+        response=ApiUserRolesResultSerializer,
     )
     @action(detail=False, methods=["post"], url_path="bulk/create")
     def bulk_create(self, request):
@@ -238,71 +228,53 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
         outcome = user_roles_change(actor=request.user, grants=grants, keep_held=True)
         return Response({"user_roles": self.assignments(outcome.granted)})
 
-    @extend_schema(
-        summary="Bulk Delete API User Roles",
-        description=described(
-            "Delete multiple API user roles in one operation.",
-            "`POST /api-users/roles/bulk/delete/` with `ids`, the ids of role assignments of API "
-            "users of the caller's account. The answer lists the ids deleted.",
-            GRANTING,
-            BULK,
-            HISTORY,
-        ),
+    @bulk_operation(
+        "Bulk Delete API User Roles",
+        "Delete multiple API user roles in one operation.",
+        "`POST /api-users/roles/bulk/delete/` with `ids`, the ids of role assignments of API "
+        "users of the caller's account. The answer lists the ids deleted.",
         request=ApiUserRolesBulkDeleteSerializer,
-        responses={200: ApiUserRolesDeleteResultSerializer, 400: VALIDATION_ERROR, **ERRORS},
+        response=ApiUserRolesDeleteResultSerializer,
     )
     @action(detail=False, methods=["post"], url_path="bulk/delete")
     def bulk_delete(self, request):
         outcome = user_roles_change(actor=request.user, revokes=self.validated()["ids"])
         return Response({"ids": outcome.revoked})
 
-    @extend_schema(
-        summary="Bulk Update API User Roles",
-        description=described(
-            "Update multiple API user roles in one operation.",
-            "`POST /api-users/roles/bulk/update/` with `user_roles`, each item the `id` of a role "
-            "assignment of an API user of the caller's account and its new `role` and `scope` "
-            "(both required). Assignments keep their ids. An API user may not end up with the "
-            "same role in the same scope twice, and two of its assignments cannot swap their "
-            "roles in one request.",
-            "The answer lists the assignments after the change, in the order sent.",
-            ITEM,
-            GRANTING,
-            BULK,
-            HISTORY,
-        ),
+    @bulk_operation(
+        "Bulk Update API User Roles",
+        "Update multiple API user roles in one operation.",
+        "`POST /api-users/roles/bulk/update/` with `user_roles`, each item the `id` of a role "
+        "assignment of an API user of the caller's account and its new `role` and `scope` "
+        "(both required). Assignments keep their ids. An API user may not end up with the "
+        "same role in the same scope twice, and two of its assignments cannot swap their "
+        "roles in one request.",
+        "The answer lists the assignments after the change, in the order sent.",
+        ITEM,
         request=ApiUserRolesBulkUpdateSerializer,
-        responses={200: ApiUserRolesResultSerializer, 400: VALIDATION_ERROR, **ERRORS},
+        response=ApiUserRolesResultSerializer,
     )
     @action(detail=False, methods=["post"], url_path="bulk/update")
     def bulk_update(self, request):
-        regrants = [
-            Regrant(item["id"], item_without(item, "id"), where=("user_roles", str(index)))
-            for index, item in enumerate(self.validated()["user_roles"])
-        ]
+        regrants = changes(self.validated()["user_roles"], "user_roles")
         outcome = user_roles_change(actor=request.user, regrants=regrants)
         return Response({"user_roles": self.assignments(outcome.regranted)})
 
-    @extend_schema(
-        summary="Bulk Operations on API User Roles",
-        description=described(
-            "Add/update/delete multiple API user roles in one operation.",
-            "`POST /api-users/roles/bulk/` with any of `create` (items as in Create API User "
-            'Role, each with the `api_user` to give it to: `{"api_user": ..., "role": ..., '
-            '"scope": ...}`), `update` (items as in Bulk Update API User Roles) and `delete` '
-            "(ids of role assignments); at least one of them must not be empty. Deletions apply "
-            "first, then updates, then creations. An assignment cannot be both updated and "
-            "deleted. A creation of an assignment the API user already has (after the deletions "
-            "and updates) is left as it is, as in Bulk Create API User Roles.",
-            "The answer has the same three keys: the assignments created or already held, those "
-            "updated, and the ids deleted, each in the order sent.",
-            ITEM,
-            GRANTING,
-            BULK,
-            HISTORY,
-        ),
+    @bulk_operation(
+        "Bulk Operations on API User Roles",
+        "Add/update/delete multiple API user roles in one operation.",
+        "`POST /api-users/roles/bulk/` with any of `create` (items as in Create API User "
+        'Role, each with the `api_user` to give it to: `{"api_user": ..., "role": ..., '
+        '"scope": ...}`), `update` (items as in Bulk Update API User Roles) and `delete` '
+        "(ids of role assignments); at least one of them must not be empty. Deletions apply "
+        "first, then updates, then creations. An assignment cannot be both updated and "
+        "deleted. A creation of an assignment the API user already has (after the deletions "
+        "and updates) is left as it is, as in Bulk Create API User Roles.",
+        "The answer has the same three keys: the assignments created or already held, those "
+        "updated, and the ids deleted, each in the order sent.",
+        ITEM,
         request=ApiUserRolesBulkSerializer,
-        responses={200: ApiUserRolesBulkResultSerializer, 400: VALIDATION_ERROR, **ERRORS},
+        response=ApiUserRolesBulkResultSerializer,
     )
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request):
@@ -313,10 +285,7 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
                 Grant(item["api_user"].pk, item_without(item, "api_user"))
                 for item in data.get("create", [])
             ],
-            regrants=[
-                Regrant(item["id"], item_without(item, "id"), where=("update", str(index)))
-                for index, item in enumerate(data.get("update", []))
-            ],
+            regrants=changes(data.get("update", []), "update"),
             revokes=data.get("delete", []),
             keep_held=True,
         )
@@ -331,3 +300,11 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
 
 def item_without(item: dict, key: str) -> dict:
     return {name: value for name, value in item.items() if name != key}
+
+
+def changes(items: list[dict], field: str) -> list[Regrant]:
+    """The changes validated items ask for; an error on one is placed at its index in `field`."""
+    return [
+        Regrant(item["id"], item_without(item, "id"), where=(field, str(index)))
+        for index, item in enumerate(items)
+    ]
