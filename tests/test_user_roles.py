@@ -1047,6 +1047,33 @@ def test_bulk_update_refuses_to_swap_two_assignments(admin_client, api_user, dev
     }
 
 
+@pytest.mark.parametrize(("order", "refused"), [(1, "1"), (-1, "0")])
+def test_bulk_update_refuses_to_pass_a_role_on_in_either_order(
+    admin_client, api_user, developer, order, refused
+):
+    """Auditor moves on to SecOps while Developer takes Auditor: refused whatever the order."""
+    auditor = grant(api_user, "Auditor")
+    items = [item("SecOps", id=auditor.id), item("Auditor", id=developer.id)][::order]
+
+    response = admin_client.post(BULK_UPDATE, {"user_roles": items})
+
+    assert response.status_code == 400
+    assert response.json() == {"user_roles": {refused: {"non_field_errors": ALREADY_HELD}}}
+    assert held(api_user) == [("Auditor", "account", "Acme"), ("Developer", "account", "Acme")]
+
+
+def test_bulk_operations_may_update_into_what_they_delete(admin_client, api_user, developer):
+    auditor = grant(api_user, "Auditor")
+
+    response = admin_client.post(
+        BULK, {"delete": [auditor.id], "update": [item("Auditor", id=developer.id)]}
+    )
+
+    assert response.status_code == 200
+    assert held(api_user) == [("Auditor", "account", "Acme")]
+    assert api_user.user_roles.get().id == developer.id
+
+
 def test_bulk_operations_may_create_what_an_update_moves_away(
     admin_client, api_user, developer, team
 ):

@@ -67,8 +67,9 @@ def user_roles_change(
     The affected API users' rows are locked in id order (no deadlock between two requests that
     share users), and the checks run on their assignments as read under the lock: a grant of an
     assignment the user holds already is refused, or with `keep_held` answered with the held one;
-    a change may not give a user an assignment it holds already (swapping two assignments in one
-    request is refused too); a caller may take away only a role whose permissions it holds (an
+    a change may not give an assignment the role and scope another assignment of the user has
+    before the request (unless revoked in it), so two assignments cannot swap or pass on their
+    roles in one request; a caller may take away only a role whose permissions it holds (an
     Admin cannot demote an Owner). An assignment revoked meanwhile by another request is left
     gone. Each API user whose roles really change gets one history entry, and `changed` and
     `changed_by`. A unique-constraint race with a writer that does not lock is a 400.
@@ -143,12 +144,13 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
         if new in held:
             _add_error(errors, op.where, ALREADY_HELD)
             continue
-        del held[old]
+        # The old key stays taken: the rows are updated in one statement, in no given order.
         held[new] = user_role.pk
         for name, value in op.item.items():
             setattr(user_role, name, value)
         regranted.append(user_role)
 
+    held = {_held_key(user_role): user_role.pk for user_role in final.values()}
     granted = []
     for grant in grants:
         key = _key(grant.user_id, **grant.item)

@@ -246,9 +246,10 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
         "Update multiple API user roles in one operation.",
         "`POST /api-users/roles/bulk/update/` with `user_roles`, each item the `id` of a role "
         "assignment of an API user of the caller's account and its new `role` and `scope` "
-        "(both required). Assignments keep their ids. An API user may not end up with the "
-        "same role in the same scope twice, and two of its assignments cannot swap their "
-        "roles in one request.",
+        "(both required). Assignments keep their ids. An assignment may not take the role and "
+        "scope that another assignment of its API user has before the request (unless that one "
+        "is deleted in it), so two assignments cannot swap or pass on their roles in one "
+        "request; nor may two assignments of one API user end up with the same.",
         "The answer lists the assignments after the change, in the order sent.",
         ITEM,
         request=ApiUserRolesBulkUpdateSerializer,
