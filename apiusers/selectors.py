@@ -1,8 +1,9 @@
 """The read side: account-scoped querysets, shared by views and by the re-read after a write."""
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import Account, ApiKey, Label, Role, Tier, User, UserRole
+from .models import Account, ApiKey, Change, Label, Role, Tier, User, UserRole
 
 
 def account_permissions(user: User) -> frozenset[str]:
@@ -45,3 +46,18 @@ def api_users_for_display(account: Account) -> QuerySet[User]:
             ),
         )
     )
+
+
+def key_status(user: User) -> dict:
+    """The API user's current key, and the replaced one while its grace period runs."""
+    now = timezone.now()
+    api_keys = list(user.api_keys.all())
+    return {
+        "current": next(key for key in api_keys if key.expires is None),
+        "previous": next((key for key in api_keys if key.expires and key.expires > now), None),
+    }
+
+
+def history(user: User) -> QuerySet[Change]:
+    """The changes to an API user, newest first."""
+    return user.history.select_related("actor").order_by("-at", "-id")
