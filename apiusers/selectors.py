@@ -49,11 +49,12 @@ def api_users_for_display(account: Account) -> QuerySet[User]:
 
 
 def key_status(user: User) -> dict:
-    """The API user's current key, and the replaced one while its grace period runs."""
+    """The API user's current key (None if it never had one), and the replaced one while its
+    grace period runs."""
     now = timezone.now()
     api_keys = list(user.api_keys.all())
     return {
-        "current": next(key for key in api_keys if key.expires is None),
+        "current": next((key for key in api_keys if key.expires is None), None),
         "previous": next((key for key in api_keys if key.expires and key.expires > now), None),
     }
 

@@ -158,3 +158,10 @@ def test_last_used_is_written_at_most_once_a_minute(account, api_user):
     ApiKey.objects.filter(user=user).update(last_used=timezone.now() - timedelta(seconds=61))
     client.get(url(api_user))
     assert ApiKey.objects.get(user=user).last_used > first
+
+
+def test_key_metadata_of_an_api_user_without_a_key(admin_client, api_user):
+    response = admin_client.get(f"/api-users/{api_user.id}/key/")
+
+    assert response.status_code == 200
+    assert response.json() == {"current": None, "previous": None}

@@ -177,7 +177,7 @@ class KeySerializer(serializers.Serializer):
 
 
 class KeyStatusSerializer(serializers.Serializer):
-    current = KeySerializer(help_text="The key in use.")
+    current = KeySerializer(allow_null=True, help_text="The key in use.")
     previous = KeySerializer(
         allow_null=True,
         help_text=(
