@@ -48,6 +48,13 @@ class ApiUserSerializer(OutputModelSerializer):
         ]
         extra_kwargs = {"active": {"default": True}}
 
+    def get_fields(self):
+        fields = super().get_fields()
+        # The list's `exclude` parameter, validated by apiusers.filters.
+        for name in self.context.get("exclude", ()):
+            del fields[name]
+        return fields
+
     def get_key(self, user) -> str:
         return keys.redact(user.key_prefix) if user.key_prefix else ""
 

@@ -6,8 +6,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from .. import selectors
+from ..filters import (
+    LIST_DESCRIPTION,
+    ApiUserFilterSet,
+    FilterBackend,
+    OrderingFilter,
+    SearchFilter,
+    excluded_fields,
+)
 from ..ids import ID_PATTERN
-from ..openapi import STANDARD_ERRORS, VALIDATION_ERROR
+from ..models import User
+from ..openapi import INVALID_PAGE, STANDARD_ERRORS, VALIDATION_ERROR
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.api_users import (
@@ -46,8 +55,13 @@ GRACE_HOURS = settings.API_KEY_ROTATION_GRACE_SECONDS / 3600
 @extend_schema_view(
     list=extend_schema(
         summary="List API Users",
-        description="The API users of the caller's account, a page at a time.",
-        responses={200: ApiUserSerializer(many=True), **STANDARD_ERRORS},
+        description=LIST_DESCRIPTION,
+        responses={
+            200: ApiUserSerializer(many=True),
+            400: VALIDATION_ERROR,
+            **STANDARD_ERRORS,
+            404: INVALID_PAGE,
+        },
     ),
     retrieve=extend_schema(
         summary="Retrieve API User",
@@ -66,6 +80,13 @@ class ApiUserViewSet(
     permission_classes = [IsAuthenticated, CanManageApiUsers]
     serializer_class = ApiUserSerializer
     pagination_class = PageNumberPagination
+    # Only for schema generation, which reads the model from it; requests use get_queryset().
+    queryset = User.objects.none()
+    filter_backends = [FilterBackend, SearchFilter, OrderingFilter]
+    filterset_class = ApiUserFilterSet
+    search_fields = ["name", "labels__name"]
+    ordering_fields = ["name", "changed", "id"]
+    ordering = ["name", "id"]
     lookup_value_regex = ID_PATTERN
 
     def get_queryset(self):
@@ -127,6 +148,12 @@ class ApiUserViewSet(
     )
     def update(self, request, *args, **kwargs):
         return self.write(request, partial=False)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action == "list":
+            context["exclude"] = excluded_fields(self.request)
+        return context
 
     @extend_schema(
         summary="Partial Update API User",
