@@ -103,6 +103,12 @@ class ApiUserViewSet(
             "bulk_update": ApiUserBulkUpdateSerializer,
         }.get(self.action, ApiUserSerializer)
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action == "list":
+            context["exclude"] = excluded_fields(self.request)
+        return context
+
     def represent(self, user, serializer_class=ApiUserSerializer, **context):
         """The representation of `user` as a GET returns it, read afresh after a write."""
         user = selectors.api_users_for_display(self.request.user.account).get(pk=user.pk)
@@ -148,12 +154,6 @@ class ApiUserViewSet(
     )
     def update(self, request, *args, **kwargs):
         return self.write(request, partial=False)
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if self.action == "list":
-            context["exclude"] = excluded_fields(self.request)
-        return context
 
     @extend_schema(
         summary="Partial Update API User",
