@@ -3,7 +3,7 @@
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Account, ApiKey, Change, Label, Role, Tier, User, UserRole
+from .models import Account, ApiKey, Change, Label, Role, Target, Team, Tier, User, UserRole
 
 
 def account_permissions(user: User) -> frozenset[str]:
@@ -62,3 +62,21 @@ def key_status(user: User) -> dict:
 def history(user: User) -> QuerySet[Change]:
     """The changes to an API user, newest first."""
     return user.history.select_related("actor").order_by("-at", "-id")
+
+
+def labels(account: Account) -> QuerySet[Label]:
+    """The user labels of one account, with who last changed each."""
+    return Label.objects.filter(account=account).select_related("changed_by").order_by("name", "id")
+
+
+def roles() -> QuerySet[Role]:
+    """Every role: roles belong to no account, the built-in ones are the same everywhere."""
+    return Role.objects.order_by("name", "id")
+
+
+def teams(account: Account) -> QuerySet[Team]:
+    return Team.objects.filter(account=account).order_by("name", "id")
+
+
+def targets(account: Account) -> QuerySet[Target]:
+    return Target.objects.filter(account=account).order_by("name", "id")
