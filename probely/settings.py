@@ -192,7 +192,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Manage the API users (machine users authenticated by an API key) of an account: "
         "their names, active flag, labels and scoped roles.\n\n"
-        "Authenticate with `Authorization: JWT <key>`."
+        "Authenticate with `Authorization: JWT <key>`.\n\n"
+        "Every error is JSON. Besides the statuses each operation lists, any request may answer "
+        "503 when the database is unavailable (retry later), and a write may answer 409 when it "
+        "raced a concurrent change that made it impossible (retry it)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -6,7 +6,13 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import OperationalError, close_old_connections, connection, connections
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
 from rest_framework.test import APIClient
 
 from apiusers.ids import new_id
@@ -386,3 +392,14 @@ def test_connection_killed_mid_write_is_a_503_then_the_service_recovers():
     assert not Label.objects.filter(name="new").exists()
     assert User.objects.get(pk=user.pk).name == "ci-bot"
     assert client.get(url(user)).status_code == 200
+
+
+def test_a_write_that_loses_a_race_on_a_constraint_is_a_json_409(admin_client, api_user):
+    with mock.patch(
+        "apiusers.views.api_users.api_user_update", side_effect=IntegrityError("FK violated")
+    ):
+        response = admin_client.patch(url(api_user), {"name": "x"})
+
+    assert_json_error(
+        response, 409, {"detail": "The request conflicts with a concurrent change. Try again."}
+    )
