@@ -1,9 +1,13 @@
+from datetime import timedelta
+
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from . import keys
 from .models import ApiKey
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -40,7 +44,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed() from None
         if not keys.matches(key, api_key.digest):
             raise exceptions.AuthenticationFailed()
+        self.note_use(api_key)
         return api_key.user, api_key
+
+    @staticmethod
+    def note_use(api_key: ApiKey) -> None:
+        """Record when the key was last used, writing at most once a minute per key."""
+        now = timezone.now()
+        if api_key.last_used is None or now - api_key.last_used >= LAST_USED_RESOLUTION:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used=now)
 
     def authenticate_header(self, request) -> str:
         return self.keyword

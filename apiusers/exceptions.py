@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,6 +16,12 @@ class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body is too large."
     default_code = "request_too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with a concurrent change. Try again."
+    default_code = "conflict"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -34,8 +40,9 @@ def exception_handler(exc, context):
     """DRF's handler, after mapping what DRF would leave to Django's HTML error pages.
 
     A missing object is `{"detail": "Not found."}` whatever the model, so a foreign id cannot be
-    told from a missing one. Database outages are 503; any other unexpected exception is logged
-    and answered with the documented 500 body, with DEBUG on or off.
+    told from a missing one. A constraint violated by a concurrent write is 409, database
+    outages are 503; any other unexpected exception is logged and answered with the documented
+    500 body, with DEBUG on or off.
     """
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -46,6 +53,11 @@ def exception_handler(exc, context):
         exc = exceptions.ParseError(f"Form parse error - more than {limit} fields.")
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError()
+    elif isinstance(exc, IntegrityError):
+        # Writes check what they can first; what remains is a race with another request
+        # (e.g. a label deleted while a user is being given it), which a retry resolves.
+        logger.warning("Write conflict: %s", exc.__class__.__name__)
+        exc = Conflict()
     elif isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("Database unavailable: %s", exc.__class__.__name__)
         exc = ServiceUnavailable()

@@ -9,11 +9,13 @@ boolean or, because form bodies can only carry text, the word true or false.
 import re
 import unicodedata
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from .ids import ID_HELP_TEXT, ID_LENGTH, ID_REGEX
 from .models import LABEL_COLOR_CHARACTERS
 
 FORBIDDEN_CATEGORIES = {"Cc", "Cf"}
@@ -32,6 +34,15 @@ class StrictCharField(serializers.CharField):
         if any(unicodedata.category(char) in FORBIDDEN_CATEGORIES for char in value):
             self.fail("control_character")
         return value
+
+
+class IdField(StrictCharField):
+    """An object id: exactly 12 Base58 characters."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", ID_HELP_TEXT)
+        super().__init__(min_length=ID_LENGTH, max_length=ID_LENGTH, **kwargs)
+        self.validators.append(RegexValidator(ID_REGEX, "Not a valid id."))
 
 
 class StrictChoiceField(serializers.ChoiceField):

@@ -67,6 +67,9 @@ FORBIDDEN = detail_error(
     "The caller's account-tier roles do not allow this operation.",
 )
 NOT_FOUND = detail_error("Not found.", "No API user with this id in the caller's account.")
+INVALID_PAGE = detail_error(
+    "Invalid page.", "The page is past the last one, or is not a positive integer."
+)
 SERVER_ERROR = detail_error("Unexpected error while handling your request.", "Unexpected error.")
 
 STANDARD_ERRORS = {401: NOT_AUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 500: SERVER_ERROR}

@@ -1,8 +1,9 @@
 """The read side: account-scoped querysets, shared by views and by the re-read after a write."""
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils import timezone
 
-from .models import Account, ApiKey, Label, Role, Tier, User, UserRole
+from .models import Account, ApiKey, Change, Label, Role, Target, Team, Tier, User, UserRole
 
 
 def account_permissions(user: User) -> frozenset[str]:
@@ -45,6 +46,40 @@ def api_users_for_display(account: Account) -> QuerySet[User]:
             ),
         )
     )
+
+
+def key_status(user: User) -> dict:
+    """The API user's current key (None if it never had one), and the replaced one while its
+    grace period runs."""
+    now = timezone.now()
+    api_keys = list(user.api_keys.all())
+    return {
+        "current": next((key for key in api_keys if key.expires is None), None),
+        "previous": next((key for key in api_keys if key.expires and key.expires > now), None),
+    }
+
+
+def history(user: User) -> QuerySet[Change]:
+    """The changes to an API user, newest first."""
+    return user.history.select_related("actor").order_by("-at", "-id")
+
+
+def labels(account: Account) -> QuerySet[Label]:
+    """The user labels of one account, with who last changed each."""
+    return Label.objects.filter(account=account).select_related("changed_by").order_by("name", "id")
+
+
+def roles() -> QuerySet[Role]:
+    """Every role: roles belong to no account, the built-in ones are the same everywhere."""
+    return Role.objects.order_by("name", "id")
+
+
+def teams(account: Account) -> QuerySet[Team]:
+    return Team.objects.filter(account=account).order_by("name", "id")
+
+
+def targets(account: Account) -> QuerySet[Target]:
+    return Target.objects.filter(account=account).order_by("name", "id")
 
 
 def api_user_roles(account: Account) -> QuerySet[UserRole]:

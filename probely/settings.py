@@ -39,6 +39,8 @@ if not SECRET_KEY:
 # API keys are stored as HMAC-SHA-256 digests keyed with this pepper. Changing it invalidates
 # every key, so it is separate from SECRET_KEY (which may be rotated for sessions).
 API_KEY_PEPPER = os.environ.get("API_KEY_PEPPER", "") or SECRET_KEY
+# After a rotation the replaced key keeps working this long (0: it stops at once).
+API_KEY_ROTATION_GRACE_SECONDS = int(os.environ.get("API_KEY_ROTATION_GRACE_SECONDS", "86400"))
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -190,7 +192,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Manage the API users (machine users authenticated by an API key) of an account: "
         "their names, active flag, labels and scoped roles.\n\n"
-        "Authenticate with `Authorization: JWT <key>`."
+        "Authenticate with `Authorization: JWT <key>`.\n\n"
+        "Every error is JSON. Besides the statuses each operation lists, any request may answer "
+        "503 when the database is unavailable (retry later), and a write may answer 409 when it "
+        "raced a concurrent change that made it impossible (retry it)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -1,8 +1,9 @@
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from apiusers.ids import new_id
-from apiusers.models import Account, Label, Role, Target, Team, Tier, User, UserRole
+from apiusers.models import Account, ApiKey, Label, Role, Target, Team, Tier, User, UserRole
 from apiusers.services.api_users import api_key_issue
 
 
@@ -72,8 +73,13 @@ def grant(user: User, role_name: str, tier: str = Tier.ACCOUNT, **scope) -> User
 def api_user_with_key(
     account: Account, role_name: str | None = "Admin", **fields
 ) -> tuple[User, str]:
-    """An API user of `account` holding `role_name` at the account tier, and its full key."""
+    """An API user of `account` holding `role_name` at the account tier, and its full key.
+
+    The key counts as used just now, so a test's first request makes no `last_used` write and
+    query counts are those of the steady state."""
     user = ApiUserFactory(account=account, **fields)
     if role_name:
         grant(user, role_name)
-    return user, api_key_issue(user=user)
+    key = api_key_issue(user=user)
+    ApiKey.objects.filter(user=user).update(last_used=timezone.now())
+    return user, key

@@ -6,7 +6,13 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import OperationalError, close_old_connections, connection, connections
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
 from rest_framework.test import APIClient
 
 from apiusers.ids import new_id
@@ -21,7 +27,7 @@ NOT_FOUND = {"detail": "Not found."}
 UNEXPECTED = {"detail": "Unexpected error while handling your request."}
 UNAVAILABLE = {"detail": "The service is temporarily unavailable. Try again later."}
 TOO_LARGE = {"detail": "Request body is too large."}
-ALLOW = "GET, PATCH, HEAD, OPTIONS"
+ALLOW = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
 
 
 def assert_json_error(response, status: int, body: dict) -> None:
@@ -136,21 +142,27 @@ def test_role_without_permission_is_a_json_403(account, api_user):
 # 405 ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["put", "delete", "post"])
-def test_unsupported_method_is_a_json_405_with_allow(admin_client, api_user, method):
-    response = getattr(admin_client, method)(url(api_user), {"name": "x"})
+def test_unsupported_method_is_a_json_405_with_allow(admin_client, api_user):
+    response = admin_client.post(url(api_user), {"name": "x"})
 
-    assert_json_error(response, 405, {"detail": f'Method "{method.upper()}" not allowed.'})
+    assert_json_error(response, 405, {"detail": 'Method "POST" not allowed.'})
     assert response["Allow"] == ALLOW
     api_user.refresh_from_db()
     assert api_user.name == "ci-bot"
 
 
 def test_unsupported_method_on_a_missing_id_is_still_405(admin_client):
-    response = admin_client.put(url(new_id()), {"name": "x"})
+    response = admin_client.post(url(new_id()), {"name": "x"})
 
-    assert_json_error(response, 405, {"detail": 'Method "PUT" not allowed.'})
+    assert_json_error(response, 405, {"detail": 'Method "POST" not allowed.'})
     assert response["Allow"] == ALLOW
+
+
+def test_unsupported_method_on_a_collection_is_a_json_405(admin_client):
+    response = admin_client.delete("/api-users/")
+
+    assert_json_error(response, 405, {"detail": 'Method "DELETE" not allowed.'})
+    assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
 
 
 # 413 ----------------------------------------------------------------------------------------
@@ -380,3 +392,14 @@ def test_connection_killed_mid_write_is_a_503_then_the_service_recovers():
     assert not Label.objects.filter(name="new").exists()
     assert User.objects.get(pk=user.pk).name == "ci-bot"
     assert client.get(url(user)).status_code == 200
+
+
+def test_a_write_that_loses_a_race_on_a_constraint_is_a_json_409(admin_client, api_user):
+    with mock.patch(
+        "apiusers.views.api_users.api_user_update", side_effect=IntegrityError("FK violated")
+    ):
+        response = admin_client.patch(url(api_user), {"name": "x"})
+
+    assert_json_error(
+        response, 409, {"detail": "The request conflicts with a concurrent change. Try again."}
+    )

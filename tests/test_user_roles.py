@@ -326,7 +326,7 @@ def test_a_foreign_team_is_refused_like_a_missing_one(
         ),
         (
             {"role": {"id": "short"}, "scope": {"tier": "account"}},
-            {"role": {"id": ["Not a valid id.", "Ensure this field has at least 12 characters."]}},
+            {"role": {"id": ["Ensure this field has at least 12 characters.", "Not a valid id."]}},
         ),
         (
             {"role": {}, "scope": {"tier": "moon"}},

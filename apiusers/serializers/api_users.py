@@ -6,17 +6,21 @@ from rest_framework import serializers
 from rest_framework.utils import html
 
 from .. import keys
-from ..models import User
+from ..fields import IdField
+from ..models import ApiKey, Change, User
 from .common import (
+    MAX_USER_ROLES,
     LabelInputSerializer,
     LabelSerializer,
     OutputModelSerializer,
     SimpleUserSerializer,
     StrictModelSerializer,
+    UserRoleInputSerializer,
     UserRoleSerializer,
 )
 
 MAX_LABELS = 100
+MAX_BULK = 100
 
 
 # The representation of an API user, in GET and write answers alike.
@@ -44,8 +48,25 @@ class ApiUserSerializer(OutputModelSerializer):
         ]
         extra_kwargs = {"active": {"default": True}}
 
+    def get_fields(self):
+        fields = super().get_fields()
+        # The list's `exclude` parameter, validated by apiusers.filters.
+        for name in self.context.get("exclude", ()):
+            del fields[name]
+        return fields
+
     def get_key(self, user) -> str:
         return keys.redact(user.key_prefix) if user.key_prefix else ""
+
+
+# The answer to a creation: the only one that carries the full key.
+class CreatedApiUserSerializer(ApiUserSerializer):
+    key = serializers.SerializerMethodField(
+        help_text="The full API key. This is the only time it is shown: store it now."
+    )
+
+    def get_key(self, user) -> str:
+        return self.context["key"]
 
 
 FORM_LABEL_KEY = re.compile(r"^labels\[\d+\](name|color)\Z")
@@ -56,11 +77,15 @@ FORM_LABELS_ERROR = (
 
 
 class ApiUserUpdateSerializer(StrictModelSerializer):
-    """What a client may change on an API user. Absent keys leave their field as it is."""
+    """What a client may change on an API user.
+
+    In a partial update (PATCH) absent keys leave their field as it is. In a full update (PUT)
+    `name` and `labels` are required, an absent `active` is true, an absent `title` is left as
+    it is.
+    """
 
     labels = LabelInputSerializer(
         many=True,
-        required=False,
         max_length=MAX_LABELS,
         help_text=f"Replaces the user's labels. At most {MAX_LABELS}, names unique.",
     )
@@ -82,3 +107,107 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
         if len(set(names)) != len(names):
             raise serializers.ValidationError("Label names must be unique within a request.")
         return labels
+
+
+class ApiUserCreateSerializer(ApiUserUpdateSerializer):
+    """A new API user: `name` is required; labels and roles are optional (none by default)."""
+
+    labels = LabelInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_LABELS,
+        help_text=f"Labels of the API user. At most {MAX_LABELS}, names unique.",
+    )
+    user_roles = UserRoleInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_USER_ROLES,
+        help_text=(
+            "Roles of the API user, each in a scope: the account, a team or a target of the "
+            f"caller's account. At most {MAX_USER_ROLES}. A caller grants only roles whose "
+            "permissions it holds."
+        ),
+    )
+
+    class Meta(ApiUserUpdateSerializer.Meta):
+        fields = [*ApiUserUpdateSerializer.Meta.fields, "user_roles"]
+
+
+class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
+    """`ids` of the API users to change, and the fields to set on all of them."""
+
+    ids = serializers.ListField(
+        child=IdField(), min_length=1, max_length=MAX_BULK, help_text="List of object IDs."
+    )
+
+    class Meta(ApiUserUpdateSerializer.Meta):
+        fields = ["ids", *ApiUserUpdateSerializer.Meta.fields]
+
+    def validate(self, attrs):
+        # `ids` is required although the fields to set are a partial update.
+        if "ids" not in attrs:
+            raise serializers.ValidationError(
+                {"ids": [self.fields["ids"].error_messages["required"]]}
+            )
+        return attrs
+
+    def validate_ids(self, ids):
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("Each id may be given only once.")
+        found = set(self.context["api_users"].filter(id__in=ids).values_list("id", flat=True))
+        missing = [pk for pk in ids if pk not in found]
+        if missing:
+            raise serializers.ValidationError(
+                [f'Invalid pk "{pk}" - object does not exist.' for pk in missing]
+            )
+        return ids
+
+
+class BulkUpdateResultSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.CharField(), help_text="List of object IDs.")
+
+
+class KeySerializer(serializers.Serializer):
+    key = serializers.SerializerMethodField(help_text="The key, redacted to its public prefix.")
+    created = serializers.DateTimeField(help_text="When the key was issued.")
+    last_used = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the key last authenticated a request (updated at most once a minute).",
+    )
+    expires = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When a rotated-out key stops working; null for the current key.",
+    )
+
+    def get_key(self, api_key: ApiKey) -> str:
+        return keys.redact(api_key.prefix)
+
+
+class KeyStatusSerializer(serializers.Serializer):
+    current = KeySerializer(allow_null=True, help_text="The key in use.")
+    previous = KeySerializer(
+        allow_null=True,
+        help_text=(
+            "The key replaced by the last rotation, while its grace period runs; null otherwise."
+        ),
+    )
+
+
+class RotatedKeySerializer(KeyStatusSerializer):
+    key = serializers.CharField(
+        help_text="The new full API key. This is the only time it is shown: store it now."
+    )
+
+
+class ChangeSerializer(OutputModelSerializer):
+    actor = SimpleUserSerializer(help_text="Who made the change.")
+    changes = serializers.DictField(
+        help_text=(
+            'Each changed field with its old and new value: `{"name": {"from": "a", "to": "b"}}`. '
+            "Labels are lists of names; roles are lists of role-and-scope descriptions."
+        )
+    )
+
+    class Meta:
+        model = Change
+        fields = ["id", "at", "actor", "action", "changes"]

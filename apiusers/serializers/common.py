@@ -5,12 +5,17 @@ what a client may write. Descriptions (help texts) are the docs' own words, sinc
 turns them into the OpenAPI document the docs are generated from.
 """
 
-from django.core.validators import RegexValidator
 from django.db import models
 from rest_framework import exceptions, serializers
 
-from ..fields import LabelColorField, StrictBooleanField, StrictCharField, StrictChoiceField
-from ..ids import ID_HELP_TEXT, ID_LENGTH, ID_REGEX
+from ..fields import (
+    IdField,
+    LabelColorField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+)
+from ..ids import ID_HELP_TEXT
 from ..models import Label, Role, Tier, User, UserRole
 from ..selectors import account_permissions
 
@@ -136,21 +141,8 @@ class LabelInputSerializer(StrictModelSerializer):
 MAX_USER_ROLES = 100
 
 
-class ObjectIdField(StrictCharField):
-    """An object's id: 12 Base58 characters."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", ID_HELP_TEXT)
-        super().__init__(
-            min_length=ID_LENGTH,
-            max_length=ID_LENGTH,
-            validators=[RegexValidator(ID_REGEX, "Not a valid id.")],
-            **kwargs,
-        )
-
-
 class ObjectIdSerializer(serializers.Serializer):
-    id = ObjectIdField()
+    id = IdField()
 
 
 SCOPE_ERRORS = {

@@ -13,10 +13,10 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from .. import selectors
+from ..fields import IdField
 from ..ids import ID_HELP_TEXT
 from .common import (
     MAX_USER_ROLES,
-    ObjectIdField,
     UserRoleInputSerializer,
     UserRoleListSerializer,
     UserRoleSerializer,
@@ -44,7 +44,7 @@ class ObjectIdsField(serializers.ListField):
     """Ids of objects of the caller's account (`queryset(account)`), each listed once, resolved
     to the objects in one query."""
 
-    child = ObjectIdField()
+    child = IdField()
 
     def __init__(self, *, queryset, **kwargs):
         self.queryset = queryset
@@ -182,7 +182,7 @@ class NewApiUserRoleSerializer(UserRoleInputSerializer):
     """A role given to an API user in a scope: `{"api_user": ..., "role": {"id": ...},
     "scope": {...}}`."""
 
-    api_user = ObjectIdField(help_text="Id of the API user to give the role to.")
+    api_user = IdField(help_text="Id of the API user to give the role to.")
 
     class Meta:
         list_serializer_class = NewApiUserRoleListSerializer
@@ -192,7 +192,7 @@ class ChangedApiUserRoleSerializer(UserRoleInputSerializer):
     """A role assignment with its new role and scope: `{"id": ..., "role": {"id": ...},
     "scope": {...}}`."""
 
-    id = ObjectIdField(help_text="Id of the role assignment to change.")
+    id = IdField(help_text="Id of the role assignment to change.")
 
     class Meta:
         list_serializer_class = ChangedApiUserRoleListSerializer

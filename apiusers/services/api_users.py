@@ -1,10 +1,13 @@
 """Writes to API users and their keys. Each function is one transaction."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .. import keys
-from ..models import Account, ApiKey, Change, Role, Tier, User, UserRole
+from ..models import Account, ApiKey, Change, User, UserRole
 from . import history
 from .labels import labels_by_name
 
@@ -52,25 +55,100 @@ def api_user_update(*, user: User, actor: User, data: dict) -> User:
     return user
 
 
+def describe(user_roles) -> list[str]:
+    return sorted(history.describe_user_role(user_role) for user_role in user_roles)
+
+
 @transaction.atomic
 def api_user_create(
     *,
     account: Account,
+    actor: User | None,
     name: str,
-    role: Role,
-    tier: str = Tier.ACCOUNT,
-    team=None,
-    target=None,
+    title: str = "",
+    active: bool = True,
+    labels: list[dict] = (),
+    user_roles: list[dict] = (),
     **fields,
 ) -> tuple[User, str]:
-    """Create an API user with one role and its key. Returns the user and the full key, which
-    is never stored and so can be shown only now."""
-    user = User.objects.create_api_user(account=account, name=name, **fields)
-    UserRole.objects.create(user=user, role=role, tier=tier, team=team, target=target)
+    """Create an API user with its labels, roles (`{role, tier, team, target}` each) and key.
+
+    Returns the user and the full key, which is never stored and so can be shown only now.
+    Without an actor (management commands) the new user is its own `changed_by`.
+    """
+    user = User.objects.create_api_user(
+        account=account, name=name, title=title, active=active, **fields
+    )
+    actor = actor or user
+    if actor != user:
+        user.changed_by = actor
+        user.save(update_fields=["changed_by"])
+    label_change = set_labels(user=user, actor=actor, items=list(labels))
+    assignments = UserRole.objects.bulk_create(UserRole(user=user, **item) for item in user_roles)
+    changes = history.diff({}, {"name": name, "title": title, "active": active})
+    if label_change:
+        changes["labels"] = label_change
+    if assignments:
+        changes["user_roles"] = {"from": [], "to": describe(assignments)}
+    history.record(user=user, actor=actor, action=Change.Action.CREATED, changes=changes)
     return user, api_key_issue(user=user)
+
+
+@transaction.atomic
+def api_users_bulk_update(*, users: list[User], actor: User, data: dict) -> None:
+    """Apply the same update to several API users, all or none. Rows are locked in id order,
+    so two bulk updates over overlapping users cannot deadlock."""
+    for user in (
+        User.objects.select_for_update().filter(pk__in=[u.pk for u in users]).order_by("id")
+    ):
+        api_user_update(user=user, actor=actor, data=data)
+
+
+@transaction.atomic
+def api_user_delete(*, user: User, actor: User) -> None:
+    """Delete an API user: its keys stop working at once and it disappears from every answer.
+    The row stays (marked deleted), so what it changed still names it."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.deleted = timezone.now()
+    user.active = False
+    user.save(update_fields=["deleted", "active"])
+    user.api_keys.all().delete()
+    history.record(user=user, actor=actor, action=Change.Action.DELETED)
 
 
 def api_key_issue(*, user: User) -> str:
     key, prefix = keys.generate()
     ApiKey.objects.create(user=user, prefix=prefix, digest=keys.digest(key))
+    return key
+
+
+@transaction.atomic
+def api_key_rotate(*, user: User, actor: User) -> str:
+    """Issue a new key for an API user and return it (shown only now).
+
+    The replaced key keeps working for API_KEY_ROTATION_GRACE_SECONDS (0: it stops at once),
+    so clients can switch without downtime. Only the last replaced key gets a grace period: a
+    key still in its grace period from an earlier rotation stops now.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    now = timezone.now()
+    grace = timedelta(seconds=settings.API_KEY_ROTATION_GRACE_SECONDS)
+    user.api_keys.filter(expires__isnull=False).delete()
+    replaced = list(user.api_keys.values_list("prefix", flat=True))
+    if grace:
+        user.api_keys.update(expires=now + grace)
+    else:
+        user.api_keys.all().delete()
+    key = api_key_issue(user=user)
+    history.record(
+        user=user,
+        actor=actor,
+        action=Change.Action.KEY_ROTATED,
+        changes={
+            "key": {
+                "from": keys.redact(replaced[0]) if replaced else None,
+                "to": keys.redact(keys.prefix_of(key)),
+            }
+        },
+    )
     return key

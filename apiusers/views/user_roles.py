@@ -39,6 +39,15 @@ PATH_ERRORS = {
     ),
 }
 
+LIST_ERRORS = {
+    **ERRORS,
+    404: detail_error(
+        "Not found.",
+        'No API user with this id in the caller\'s account; or, as "Invalid page.", a page past '
+        "the last one.",
+    ),
+}
+
 PATHS = (
     "An API user's role assignments are at `/api-users/{api_user_id}/roles/` and "
     "`/api-users/{api_user_id}/roles/{id}/`, where `api_user_id` is an API user of the caller's "
@@ -95,7 +104,7 @@ def bulk_operation(summary: str, *semantics: str, request, response):
             "and id.",
             PATHS,
         ),
-        responses={200: UserRoleSerializer(many=True), **PATH_ERRORS},
+        responses={200: UserRoleSerializer(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="Retrieve API User Role",

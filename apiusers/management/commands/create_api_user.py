@@ -41,7 +41,10 @@ class Command(BaseCommand):
             scope["target"] = self._in_account(Target, target, account_obj)
 
         user, key = api_user_create(
-            account=account_obj, name=name, role=role_obj, tier=tier, **scope
+            account=account_obj,
+            actor=None,
+            name=name,
+            user_roles=[{"role": role_obj, "tier": tier, "team": None, "target": None, **scope}],
         )
         if options["json"]:
             self.stdout.write(json.dumps({"id": user.id, "key": key}))

@@ -68,10 +68,16 @@ class Command(BaseCommand):
             user = User.objects.filter(id=user_id).first()
             if user is None:
                 user, key = api_user_create(
-                    account=account, name=name, role=roles[role], id=user_id, **scope
+                    account=account,
+                    actor=owner,
+                    name=name,
+                    labels=[label for label in labels if label["name"] in label_names],
+                    user_roles=[
+                        {"role": roles[role], "tier": Tier.ACCOUNT, "team": None, "target": None}
+                        | scope
+                    ],
+                    id=user_id,
                 )
-                wanted = [label for label in labels if label["name"] in label_names]
-                user.labels.set(labels_by_name(account_id=account.id, actor=owner, items=wanted))
             elif user_id == DEMO_ADMIN_ID:
                 ApiKey.objects.filter(user=user).delete()
                 key = api_key_issue(user=user)

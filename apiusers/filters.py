@@ -1,0 +1,296 @@
+"""Filters, search, ordering and field exclusion for the list of API users.
+
+Filters combine with AND. A filter that takes ids takes ids of the caller's account only, and
+refuses any other id with the same 400, whether it belongs to another account or to nobody.
+Every backend here narrows lists only: a request for one API user by id finds it whatever the
+query string says, as the OpenAPI document (which lists these parameters on the list only) says.
+"""
+
+import operator
+from functools import reduce
+
+import django_filters
+from django import forms
+from django.db.models import Count, Exists, OuterRef, Q
+from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from rest_framework import filters, serializers
+
+from .fields import StrictBooleanField
+from .ids import ID_HELP_TEXT
+from .models import Label, Role, Tier, User, UserRole
+from .serializers.api_users import ApiUserSerializer
+
+LIST_DESCRIPTION = """\
+The API users of the caller's account, a page at a time: `length` per page (10 by default, at \
+most 100; a value that is not a positive integer means the default), `page` from 1.
+
+**Filters** combine with AND. Array parameters repeat their key: `?label=a&label=b`.
+
+* `label`: with `label_logical_operator=or` (the default), API users with any of these labels; \
+with `and`, those with all of them.
+* `role`: API users holding any of these roles, in any scope. `team` / `target`: API users with \
+a role scoped to any of these teams / targets; `exclude_team` / `exclude_target`: API users with \
+no role scoped to any of them. Each is a condition of its own: `role=A&team=T` asks for role A \
+in some scope and some role on team T, not necessarily role A on team T.
+* `account`: true for API users with a role at the account tier, false for those without. \
+`no_access`: true for API users without any role, false for those with at least one.
+* `mfa_enabled`: API users never have multi-factor authentication, so true answers an empty \
+list and false filters nothing.
+* `active`, `account`, `no_access`, `mfa_enabled` take `true` or `false`, in any case.
+
+Ids in filters must be of the caller's account: any other id, of another account or of \
+nothing, is refused with the same 400.
+
+**Search** (`search`): terms separated by spaces, matched case-insensitively within the name or \
+within the name of any label; an API user matches when it matches every term, and appears once \
+however many of its labels match.
+
+**Ordering** (`ordering`): `name`, `changed` or `id`, prefixed with `-` for descending order, \
+several separated by commas (`-changed,name`). Unknown fields are ignored. The default is \
+`name`; the id always breaks ties, so that a page holds the same users from one request to \
+the next.
+
+**Exclude** (`exclude`): fields to leave out of every result, repeated or comma-separated \
+(`exclude=labels,user_roles`). `id` cannot be excluded; any unknown name is a 400 that lists the \
+names allowed.
+"""
+
+# Longer than any name or label name: such a term could never match.
+MAX_SEARCH_LENGTH = 255
+# `id` stays: a result without it could not be retrieved or changed.
+EXCLUDABLE_FIELDS = [name for name in ApiUserSerializer.Meta.fields if name != "id"]
+
+
+class ListOnly:
+    """Applies a filter backend to the list action only."""
+
+    def filter_queryset(self, request, queryset, view):
+        if view.action != "list":
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class FilterBackend(ListOnly, DjangoFilterBackend):
+    pass
+
+
+class EveryTermSearchFilter(filters.SearchFilter):
+    """DRF's search, where each term may match a different field or label: `ci prod` finds an
+    API user labelled both ci and prod, where DRF asks for one label matching both terms. Each
+    term is an EXISTS, so no user is listed twice. A term that could only fail in the database
+    (a NUL character) or never match (longer than any name) is a 400 on `search`."""
+
+    def get_search_terms(self, request):
+        field = serializers.CharField(
+            trim_whitespace=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH
+        )
+        try:
+            field.run_validation(request.query_params.get(self.search_param, ""))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({self.search_param: error.detail}) from error
+        return super().get_search_terms(request)
+
+    def filter_queryset(self, request, queryset, view):
+        lookups = [
+            self.construct_search(field, queryset)
+            for field in self.get_search_fields(view, request)
+        ]
+        for term in self.get_search_terms(request):
+            matches = reduce(operator.or_, (Q(**{lookup: term}) for lookup in lookups))
+            queryset = queryset.filter(
+                Exists(queryset.model._default_manager.filter(matches, pk=OuterRef("pk")))
+            )
+        return queryset
+
+
+class SearchFilter(ListOnly, EveryTermSearchFilter):
+    pass
+
+
+class OrderingFilter(ListOnly, filters.OrderingFilter):
+    """DRF's ordering, with the id as the last key, so that equal names or times cannot move
+    a user from one page to another between requests."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view))
+        if not {"id", "-id"} & set(ordering):
+            ordering.append("id")
+        return ordering
+
+
+class StrictBooleanFormField(forms.Field):
+    """`true` or `false` in any case (Python clients send `True`); anything else is a 400,
+    never silently no filter at all. An empty value means the filter is not used."""
+
+    widget = forms.Select(choices=[("", "---------"), ("true", "true"), ("false", "false")])
+    default_error_messages = {"invalid": StrictBooleanField.default_error_messages["invalid"]}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if value.lower() not in {"true", "false"}:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return value.lower() == "true"
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanFormField
+
+
+class IdsFilter(django_filters.ModelMultipleChoiceFilter):
+    """Ids, repeatable (`?team=a&team=b`), among `queryset`; keeps the API users for which
+    `condition(objects)` holds."""
+
+    def __init__(self, *, condition, **kwargs):
+        super().__init__(**kwargs)
+        self.condition = condition
+
+    def filter(self, queryset, objects):
+        return queryset.filter(self.condition(objects)) if objects else queryset
+
+
+class Parameter:
+    """A parameter that filters nothing itself: validated and documented with the filters, and
+    read by another filter or by the view."""
+
+    def filter(self, queryset, value):
+        return queryset
+
+
+class ChoiceParameter(Parameter, django_filters.ChoiceFilter):
+    pass
+
+
+class ExcludeFormField(forms.MultipleChoiceField):
+    default_error_messages = {
+        "invalid_choice": (
+            f'"%(value)s" cannot be excluded. Fields that can be: {", ".join(EXCLUDABLE_FIELDS)}.'
+        )
+    }
+
+    def to_python(self, value):
+        return split_names(super().to_python(value))
+
+
+class ExcludeParameter(Parameter, django_filters.MultipleChoiceFilter):
+    field_class = ExcludeFormField
+
+
+def split_names(values: list[str]) -> list[str]:
+    """Names from repeated and comma-separated values alike: `a,b&exclude=c` is a, b and c."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def excluded_fields(request) -> list[str]:
+    """The names in `exclude`, which ApiUserFilterSet has validated before the list is read."""
+    return split_names(request.query_params.getlist("exclude"))
+
+
+def has_role(**scope) -> Exists:
+    return Exists(UserRole.objects.filter(user=OuterRef("pk"), **scope))
+
+
+def labels_of(request):
+    return Label.objects.filter(account=request.user.account)
+
+
+def teams_of(request):
+    return request.user.account.teams.all()
+
+
+def targets_of(request):
+    return request.user.account.targets.all()
+
+
+class ApiUserFilterSet(FilterSet):
+    active = BooleanFilter(help_text="Only active (true) or only inactive (false) API users.")
+    label = django_filters.ModelMultipleChoiceFilter(
+        field_name="labels", queryset=labels_of, method="filter_label", help_text=ID_HELP_TEXT
+    )
+    label_logical_operator = ChoiceParameter(
+        choices=[("and", "and"), ("or", "or")],
+        help_text="Logical operator to apply between user labels (Defaults to or)",
+    )
+    role = IdsFilter(
+        queryset=Role.objects.all(),
+        field_name="user_roles__role",
+        condition=lambda roles: has_role(role__in=roles),
+        help_text=ID_HELP_TEXT,
+    )
+    team = IdsFilter(
+        queryset=teams_of,
+        field_name="user_roles__team",
+        condition=lambda teams: has_role(team__in=teams),
+        help_text="Ids of teams: only API users with a role scoped to one of these teams.",
+    )
+    target = IdsFilter(
+        queryset=targets_of,
+        field_name="user_roles__target",
+        condition=lambda targets: has_role(target__in=targets),
+        help_text="Ids of targets: only API users with a role scoped to one of these targets.",
+    )
+    exclude_team = IdsFilter(
+        queryset=teams_of,
+        field_name="user_roles__team",
+        condition=lambda teams: ~has_role(team__in=teams),
+        help_text="Ids of teams: leave out API users with a role scoped to any of these teams.",
+    )
+    exclude_target = IdsFilter(
+        queryset=targets_of,
+        field_name="user_roles__target",
+        condition=lambda targets: ~has_role(target__in=targets),
+        help_text=(
+            "Ids of targets: leave out API users with a role scoped to any of these targets."
+        ),
+    )
+    account = BooleanFilter(
+        method="filter_account",
+        help_text=(
+            "true: only API users with at least one role at the account tier; "
+            "false: only API users with none."
+        ),
+    )
+    no_access = BooleanFilter(
+        method="filter_no_access",
+        help_text=(
+            "true: only API users without any role, in any scope; "
+            "false: only API users with at least one."
+        ),
+    )
+    mfa_enabled = BooleanFilter(
+        method="filter_mfa_enabled",
+        help_text=(
+            "API users authenticate with their key alone and never have multi-factor "
+            "authentication: true answers no API user, false does not filter."
+        ),
+    )
+    exclude = ExcludeParameter(
+        choices=[(name, name) for name in EXCLUDABLE_FIELDS],
+        help_text="Fields to exclude from the response.",
+    )
+
+    class Meta:
+        model = User
+        fields = []
+
+    def filter_label(self, queryset, name, labels):
+        if not labels:
+            return queryset
+        if self.form.cleaned_data.get("label_logical_operator") == "and":
+            links = User.labels.through.objects.filter(label__in=labels)
+            with_all = links.values("user").annotate(n=Count("label")).filter(n=len(labels))
+            return queryset.filter(pk__in=with_all.values("user"))
+        return queryset.filter(
+            Exists(User.labels.through.objects.filter(user=OuterRef("pk"), label__in=labels))
+        )
+
+    def filter_account(self, queryset, name, value: bool):
+        condition = has_role(tier=Tier.ACCOUNT)
+        return queryset.filter(condition if value else ~condition)
+
+    def filter_no_access(self, queryset, name, value: bool):
+        condition = has_role()
+        return queryset.filter(~condition if value else condition)
+
+    def filter_mfa_enabled(self, queryset, name, value: bool):
+        return queryset.none() if value else queryset

@@ -1,0 +1,416 @@
+"""POST /api-users/, PUT and DELETE /api-users/{id}/, POST /api-users/bulk/update/."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from apiusers import keys
+from apiusers.models import ApiKey, Change, Label, User
+
+from .conftest import client_for, url
+from .factories import ApiUserFactory, LabelFactory, TargetFactory, TeamFactory, api_user_with_key
+
+pytestmark = pytest.mark.django_db
+
+OWNER, ADMIN, DEVELOPER = "xRDpnjuNSWJX", "UdU7tPEHa1DU", "mvHmA52RyzCE"
+FORBIDDEN = {"detail": "You do not have permission to perform this action."}
+NOT_FOUND = {"detail": "Not found."}
+
+
+def role(role_id: str, tier: str = "account", **scope) -> dict:
+    return {
+        "role": {"id": role_id},
+        "scope": {"tier": tier, **{k: {"id": v} for k, v in scope.items()}},
+    }
+
+
+# Create ----------------------------------------------------------------------------------------
+
+
+def test_create_answers_201_with_location_the_representation_and_the_full_key(
+    admin_client, admin, account
+):
+    team = TeamFactory(account=account, name="Platform")
+
+    response = admin_client.post(
+        "/api-users/",
+        {
+            "name": "deployer",
+            "title": "devop",
+            "labels": [{"name": "ci", "color": "#00FF00"}],
+            "user_roles": [role(DEVELOPER, "team", team=team.id), role(ADMIN)],
+        },
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    user = User.objects.get(id=body["id"])
+    assert response["Location"] == f"/api-users/{user.id}/"
+    assert (user.name, user.title, user.active, user.is_apiuser) == (
+        "deployer",
+        "devop",
+        True,
+        True,
+    )
+    assert user.account == account
+    assert user.changed_by == admin[0]
+    assert [label.name for label in user.labels.all()] == ["ci"]
+    assert sorted((r.role_id, r.tier, r.team_id) for r in user.user_roles.all()) == sorted(
+        [(DEVELOPER, "team", team.id), (ADMIN, "account", None)]
+    )
+    key = body["key"]
+    assert keys.prefix_of(key) == ApiKey.objects.get(user=user).prefix
+    assert client_for(key).get(url(user)).status_code == 200
+    get = admin_client.get(url(user)).json()
+    assert {**body, "key": get["key"]} == get
+    assert get["key"] == keys.redact(keys.prefix_of(key))
+
+
+def test_created_key_appears_only_in_the_create_answer(admin_client):
+    created = admin_client.post("/api-users/", {"name": "bot"}).json()
+    secret = created["key"].split(".")[1]
+
+    answers = [
+        admin_client.get(url(created["id"])),
+        admin_client.get("/api-users/"),
+        admin_client.patch(url(created["id"]), {"name": "bot2"}),
+        admin_client.put(url(created["id"]), {"name": "bot3", "labels": []}),
+        admin_client.get(f"/api-users/{created['id']}/key/"),
+        admin_client.get(f"/api-users/{created['id']}/history/"),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 200
+        assert secret not in answer.content.decode()
+
+
+def test_create_with_only_a_name(admin_client):
+    response = admin_client.post("/api-users/", {"name": "bare"})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["labels"], body["user_roles"], body["active"]) == ([], [], True)
+
+
+def test_create_records_a_history_entry(admin_client, admin):
+    body = admin_client.post(
+        "/api-users/",
+        {"name": "bot", "labels": [{"name": "x", "color": ""}], "user_roles": [role(DEVELOPER)]},
+    ).json()
+
+    change = Change.objects.get(user_id=body["id"])
+    assert (change.action, change.actor_id) == ("created", admin[0].id)
+    assert change.changes == {
+        "name": {"from": None, "to": "bot"},
+        "title": {"from": None, "to": ""},
+        "active": {"from": None, "to": True},
+        "labels": {"from": [], "to": ["x"]},
+        "user_roles": {"from": [], "to": ["Developer on account"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, {"name": ["This field is required."]}),
+        ({"name": "x" * 61}, {"name": ["Ensure this field has no more than 60 characters."]}),
+        ({"name": "bot", "active": "yes"}, {"active": ["Must be a valid boolean: true or false."]}),
+        (
+            {"name": "bot", "labels": [{"name": "a"}]},
+            {"labels": {"0": {"color": ["This field is required."]}}},
+        ),
+        (
+            {"name": "bot", "user_roles": [role("0OIl0OIl0OIl")]},
+            {"user_roles": {"0": {"role": {"id": ["Not a valid id."]}}}},
+        ),
+        (
+            {"name": "bot", "user_roles": [role("Missing1d234")]},
+            {
+                "user_roles": {
+                    "0": {"role": {"id": ['Invalid pk "Missing1d234" - object does not exist.']}}
+                }
+            },
+        ),
+        (
+            {"name": "bot", "user_roles": [role(DEVELOPER, "team")]},
+            {
+                "user_roles": {
+                    "0": {
+                        "scope": {
+                            "non_field_errors": ["The team tier takes a team, and no target."]
+                        }
+                    }
+                }
+            },
+        ),
+        (
+            {"name": "bot", "user_roles": [role(DEVELOPER), role(DEVELOPER)]},
+            {
+                "user_roles": {
+                    "1": {"non_field_errors": ["This role is already given in this scope above."]}
+                }
+            },
+        ),
+    ],
+)
+def test_create_refuses_bad_input_and_creates_nothing(admin_client, body, errors):
+    before = User.objects.count()
+
+    response = admin_client.post("/api-users/", body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert User.objects.count() == before
+
+
+def test_create_refuses_a_team_or_target_of_another_account_like_a_missing_one(
+    admin_client, other_account
+):
+    theirs = [TeamFactory(account=other_account), TargetFactory(account=other_account)]
+    before = User.objects.count()
+
+    for tier, scope in zip(["team", "target"], theirs, strict=True):
+        response = admin_client.post(
+            "/api-users/",
+            {"name": "bot", "user_roles": [role(DEVELOPER, tier, **{tier: scope.id})]},
+        )
+        assert response.status_code == 400
+        assert response.json() == {
+            "user_roles": {
+                "0": {
+                    "scope": {tier: {"id": [f'Invalid pk "{scope.id}" - object does not exist.']}}
+                }
+            }
+        }
+    assert User.objects.count() == before
+
+
+def test_an_admin_cannot_grant_owner_but_an_owner_can(admin_client, account):
+    response = admin_client.post("/api-users/", {"name": "bot", "user_roles": [role(OWNER)]})
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "You cannot grant the Owner role: it has permissions you do not hold."
+    }
+    assert not User.objects.filter(name="bot").exists()
+    owner_client = client_for(api_user_with_key(account, "Owner")[1])
+    assert (
+        owner_client.post("/api-users/", {"name": "bot", "user_roles": [role(OWNER)]}).status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize("role_name", ["Auditor", "SecOps", "Developer", "Billing"])
+def test_only_managers_create(account, role_name):
+    response = client_for(api_user_with_key(account, role_name)[1]).post(
+        "/api-users/", {"name": "x"}
+    )
+
+    assert response.status_code == 403
+    assert response.json() == FORBIDDEN
+    assert not User.objects.filter(name="x").exists()
+
+
+def test_create_without_credentials_is_401():
+    response = APIClient().post("/api-users/", {"name": "x"}, format="json")
+
+    assert response.status_code == 401
+    assert not User.objects.filter(name="x").exists()
+
+
+def test_create_queries_do_not_grow_with_labels_or_roles(admin_client, account):
+    def create(n: int) -> int:
+        teams = TeamFactory.create_batch(n, account=account)
+        body = {
+            "name": "bot",
+            "labels": [{"name": f"l{n}-{i}", "color": ""} for i in range(n)],
+            "user_roles": [role(DEVELOPER, "team", team=team.id) for team in teams],
+        }
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.post("/api-users/", body).status_code == 201
+        return len(queries)
+
+    assert create(1) == create(30)
+
+
+# Update (PUT) ----------------------------------------------------------------------------------
+
+
+def test_put_replaces_name_labels_and_active(admin_client, api_user):
+    User.objects.filter(pk=api_user.pk).update(active=False, title="cto")
+
+    response = admin_client.put(
+        url(api_user), {"name": "new", "labels": [{"name": "z", "color": ""}]}
+    )
+
+    assert response.status_code == 200
+    api_user.refresh_from_db()
+    assert (api_user.name, api_user.active, api_user.title) == ("new", True, "cto")
+    assert [label.name for label in api_user.labels.all()] == ["z"]
+    assert response.json() == admin_client.get(url(api_user)).json()
+
+
+def test_put_requires_name_and_labels(admin_client, api_user):
+    response = admin_client.put(url(api_user), {"active": False})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["This field is required."],
+        "labels": ["This field is required."],
+    }
+    api_user.refresh_from_db()
+    assert api_user.active is True
+
+
+def test_put_of_a_foreign_id_answers_like_a_missing_one(admin_client, foreign_api_user):
+    foreign = admin_client.put(url(foreign_api_user), {"name": "x", "labels": []})
+    missing = admin_client.put(url("Missing1d234"), {"name": "x", "labels": []})
+
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.content == missing.content
+    foreign_api_user.refresh_from_db()
+    assert foreign_api_user.name == "their-bot"
+
+
+def test_put_is_forbidden_to_readers(account, api_user):
+    client = client_for(api_user_with_key(account, "Auditor")[1])
+
+    assert client.put(url(api_user), {"name": "x", "labels": []}).json() == FORBIDDEN
+
+
+# Delete ----------------------------------------------------------------------------------------
+
+
+def test_delete_answers_204_revokes_the_key_at_once_and_hides_the_user(
+    admin_client, account, admin
+):
+    user, key = api_user_with_key(account, "Admin")
+    assert client_for(key).get(url(user)).status_code == 200
+
+    response = admin_client.delete(url(user))
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert client_for(key).get(url(admin[0])).json() == {
+        "detail": "Incorrect authentication credentials."
+    }
+    assert admin_client.get(url(user)).json() == NOT_FOUND
+    assert user.id not in [u["id"] for u in admin_client.get("/api-users/").json()["results"]]
+    assert not ApiKey.objects.filter(user=user).exists()
+    assert Change.objects.get(user=user, action="deleted").actor == admin[0]
+
+
+def test_a_deleted_user_still_names_what_it_changed(admin_client, account):
+    user, _ = api_user_with_key(account, "Admin", name="short-lived")
+    label = LabelFactory(account=account, changed_by=user)
+
+    admin_client.delete(url(user))
+
+    label.refresh_from_db()
+    assert label.changed_by.name == "short-lived"
+
+
+def test_delete_of_a_foreign_or_missing_id_is_the_same_404(admin_client, foreign_api_user):
+    foreign = admin_client.delete(url(foreign_api_user))
+    missing = admin_client.delete(url("Missing1d234"))
+
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.content == missing.content
+    foreign_api_user.refresh_from_db()
+    assert foreign_api_user.deleted is None
+
+
+def test_delete_is_forbidden_to_readers(account, api_user):
+    client = client_for(api_user_with_key(account, "SecOps")[1])
+
+    assert client.delete(url(api_user)).status_code == 403
+    api_user.refresh_from_db()
+    assert api_user.deleted is None
+
+
+# Bulk update -----------------------------------------------------------------------------------
+
+
+def test_bulk_update_sets_the_fields_on_every_user(admin_client, account, admin):
+    users = ApiUserFactory.create_batch(3, account=account)
+    ids = [user.id for user in users]
+
+    response = admin_client.post(
+        "/api-users/bulk/update/",
+        {"ids": ids, "active": False, "labels": [{"name": "frozen", "color": "#000000"}]},
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"ids": ids}
+    for user in users:
+        user.refresh_from_db()
+        assert user.active is False
+        assert [label.name for label in user.labels.all()] == ["frozen"]
+        assert user.changed_by == admin[0]
+    assert Label.objects.filter(account=account, name="frozen").count() == 1
+    assert Change.objects.filter(user__in=users, action="updated").count() == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"active": False}, {"ids": ["This field is required."]}),
+        ({"ids": [], "active": False}, {"ids": ["Ensure this field has at least 1 elements."]}),
+        (
+            {"ids": ["Missing1d234"], "active": False},
+            {"ids": ['Invalid pk "Missing1d234" - object does not exist.']},
+        ),
+        ({"ids": ["0OIl0OIl0OIl"], "active": False}, {"ids": {"0": ["Not a valid id."]}}),
+    ],
+)
+def test_bulk_update_refuses_bad_input_and_changes_nothing(admin_client, api_user, body, errors):
+    response = admin_client.post("/api-users/bulk/update/", body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    api_user.refresh_from_db()
+    assert api_user.active is True
+
+
+def test_bulk_update_refuses_a_bad_value_for_all(admin_client, api_user):
+    response = admin_client.post(
+        "/api-users/bulk/update/", {"ids": [api_user.id], "active": "maybe"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"active": ["Must be a valid boolean: true or false."]}
+    api_user.refresh_from_db()
+    assert api_user.active is True
+
+
+def test_bulk_update_is_all_or_nothing_with_one_foreign_id(
+    admin_client, api_user, foreign_api_user
+):
+    response = admin_client.post(
+        "/api-users/bulk/update/", {"ids": [api_user.id, foreign_api_user.id], "name": "same"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "ids": [f'Invalid pk "{foreign_api_user.id}" - object does not exist.']
+    }
+    api_user.refresh_from_db()
+    foreign_api_user.refresh_from_db()
+    assert (api_user.name, foreign_api_user.name) == ("ci-bot", "their-bot")
+
+
+def test_bulk_update_is_forbidden_to_readers(account, api_user):
+    client = client_for(api_user_with_key(account, "Auditor")[1])
+
+    response = client.post("/api-users/bulk/update/", {"ids": [api_user.id], "active": False})
+
+    assert response.json() == FORBIDDEN
+    api_user.refresh_from_db()
+    assert api_user.active is True
+
+
+def test_bulk_update_refuses_duplicate_ids(admin_client, api_user):
+    response = admin_client.post("/api-users/bulk/update/", {"ids": [api_user.id] * 2, "name": "x"})
+
+    assert response.json() == {"ids": ["Each id may be given only once."]}
