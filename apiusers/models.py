@@ -321,8 +321,10 @@ class Change(BaseModel):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="history")
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    action = models.CharField(max_length=16, choices=Action.choices)
+    at = models.DateTimeField(
+        default=timezone.now, help_text="Date and time of the change, in ISO 8601 UTC format."
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, help_text="What happened.")
     changes = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -56,6 +56,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
                     "description": "Number of results per page.",
                     "example": DEFAULT_PAGE_SIZE,
                 },
-                "results": schema,
+                "results": {**schema, "description": "The results of this page."},
             },
         }

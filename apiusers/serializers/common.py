@@ -58,7 +58,7 @@ class SimpleUserSerializer(OutputModelSerializer):
 
 class LabelSerializer(OutputModelSerializer):
     color = LabelColorField(read_only=True, help_text=COLOR_HELP_TEXT)
-    changed_by = SimpleUserSerializer(read_only=True)
+    changed_by = SimpleUserSerializer(read_only=True, help_text="User who last made changes.")
 
     class Meta:
         model = Label
