@@ -414,3 +414,81 @@ def test_bulk_update_refuses_duplicate_ids(admin_client, api_user):
     response = admin_client.post("/api-users/bulk/update/", {"ids": [api_user.id] * 2, "name": "x"})
 
     assert response.json() == {"ids": ["Each id may be given only once."]}
+
+
+ENDPOINTS = [
+    ("post", "/api-users/", {"name": "x"}),
+    ("put", "{user}", {"name": "x", "labels": []}),
+    ("delete", "{user}", None),
+    ("post", "/api-users/bulk/update/", {"ids": ["{id}"], "name": "x"}),
+    ("post", "{user}rotate-key/", None),
+    ("get", "{user}key/", None),
+    ("get", "{user}history/", None),
+]
+
+
+def request(client, api_user, method, path, body):
+    path = path.format(user=url(api_user))
+    if body and "ids" in body:
+        body = {**body, "ids": [api_user.id]}
+    return getattr(client, method)(path, body, format="json")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+def test_every_endpoint_needs_a_key(api_user, method, path, body):
+    response = request(APIClient(), api_user, method, path, body)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response["WWW-Authenticate"] == "JWT"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+def test_every_endpoint_refuses_a_developer(account, api_user, method, path, body):
+    developer = client_for(api_user_with_key(account, "Developer")[1])
+
+    response = request(developer, api_user, method, path, body)
+
+    assert response.status_code == 403
+    assert response.json() == FORBIDDEN
+
+
+def count_queries(call) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code < 300, response.content
+    return len(queries)
+
+
+def test_put_and_delete_queries_do_not_grow_with_labels_or_roles(admin_client, account):
+    def user_with(n: int) -> User:
+        user = ApiUserFactory(account=account)
+        user.labels.set(LabelFactory.create_batch(n, account=account))
+        for team in TeamFactory.create_batch(n, account=account):
+            user.user_roles.create(role_id=DEVELOPER, tier="team", team=team)
+        return user
+
+    small, large = user_with(1), user_with(30)
+
+    def put(user):
+        body = {"name": "x", "labels": [{"name": f"new-for-{user.id}", "color": ""}]}
+        return count_queries(lambda: admin_client.put(url(user), body))
+
+    assert put(small) == put(large)
+    assert count_queries(lambda: admin_client.delete(url(small))) == count_queries(
+        lambda: admin_client.delete(url(large))
+    )
+
+
+def test_bulk_update_queries_grow_with_the_users_only(admin_client, account):
+    def bulk(n_labels: int) -> int:
+        users = ApiUserFactory.create_batch(3, account=account)
+        for user in users:
+            user.labels.set(LabelFactory.create_batch(n_labels, account=account))
+        body = {
+            "ids": [user.id for user in users],
+            "labels": [{"name": f"z{n_labels}", "color": ""}],
+        }
+        return count_queries(lambda: admin_client.post("/api-users/bulk/update/", body))
+
+    assert bulk(1) == bulk(30)
