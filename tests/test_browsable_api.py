@@ -26,6 +26,7 @@ PATTERN = ["This value does not match the required pattern."]
 # its roles: the page's forms are drawn from the object already read, at no further query.
 DETAIL_PAGE_QUERIES = 7
 BLANK = ["This field may not be blank."]
+AS_THEY_WERE = {"ci": "#00FF00", "prod": "#FF0000"}
 
 
 def labels_of(user: User) -> dict[str, str]:
@@ -58,15 +59,28 @@ def inputs(html: str) -> dict[str, str]:
     }
 
 
+def patch_form(client, user, body: str):
+    return client.patch(url(user), body, content_type=FORM)
+
+
+def spare_rows(first: int) -> dict[str, str]:
+    """The inputs of the form's empty rows, the first of them numbered `first`."""
+    return {
+        f"labels[{i}]{column}": ""
+        for i in range(first, first + SPARE_ROWS)
+        for column in ("name", "color")
+    }
+
+
 # Form bodies ----------------------------------------------------------------------------------
 
 
 def test_a_form_row_whose_name_and_color_are_both_empty_is_ignored(admin_client, api_user):
-    response = admin_client.patch(
-        url(api_user),
+    response = patch_form(
+        admin_client,
+        api_user,
         "labels[0]name=ci&labels[0]color=&labels[1]name=&labels[1]color="
         "&labels[2]name=new&labels[2]color=%23123456&labels[3]name=&labels[3]color=",
-        content_type=FORM,
     )
 
     assert response.status_code == 200, response.json()
@@ -91,33 +105,31 @@ def test_a_form_whose_label_rows_are_all_empty_clears_the_labels(admin_client, a
 
 
 def test_a_form_without_label_rows_leaves_the_labels_as_they_are(admin_client, api_user):
-    response = admin_client.patch(url(api_user), "name=renamed", content_type=FORM)
+    response = patch_form(admin_client, api_user, "name=renamed")
 
     assert response.status_code == 200
-    assert labels_of(api_user) == {"ci": "#00FF00", "prod": "#FF0000"}
+    assert labels_of(api_user) == AS_THEY_WERE
 
 
 def test_a_row_with_only_its_name_empty_is_validated(admin_client, api_user):
-    response = admin_client.patch(
-        url(api_user), "labels[0]name=&labels[0]color=%23000000", content_type=FORM
-    )
+    response = patch_form(admin_client, api_user, "labels[0]name=&labels[0]color=%23000000")
 
     assert response.status_code == 400
     assert response.json() == {"labels": {"0": {"name": BLANK}}}
-    assert labels_of(api_user) == {"ci": "#00FF00", "prod": "#FF0000"}
+    assert labels_of(api_user) == AS_THEY_WERE
 
 
 def test_form_errors_name_a_row_by_its_index_in_the_body(admin_client, api_user):
-    response = admin_client.patch(
-        url(api_user),
+    response = patch_form(
+        admin_client,
+        api_user,
         "labels[0]name=&labels[0]color=&labels[1]name=x&labels[1]color=%23000000"
         "&labels[2]name=&labels[2]color=&labels[3]name=y&labels[3]color=not+a+colour",
-        content_type=FORM,
     )
 
     assert response.status_code == 400
     assert response.json() == {"labels": {"3": {"color": PATTERN}}}
-    assert labels_of(api_user) == {"ci": "#00FF00", "prod": "#FF0000"}
+    assert labels_of(api_user) == AS_THEY_WERE
 
 
 def test_a_create_form_ignores_empty_rows_too(admin_client):
@@ -142,7 +154,7 @@ def test_a_create_form_ignores_empty_rows_too(admin_client):
 
 
 def test_an_unticked_box_sends_the_hidden_false_and_deactivates(admin_client, api_user):
-    response = admin_client.patch(url(api_user), "active=false", content_type=FORM)
+    response = patch_form(admin_client, api_user, "active=false")
 
     assert response.status_code == 200
     assert User.objects.get(pk=api_user.pk).active is False
@@ -191,11 +203,7 @@ def test_the_detail_page_form_shows_the_labels_as_rows_and_edits_with_patch(brow
         "labels[0]color": "#00FF00",
         "labels[1]name": "prod",
         "labels[1]color": "#FF0000",
-        **{
-            f"labels[{i}]{column}": ""
-            for i in range(2, 2 + SPARE_ROWS)
-            for column in ("name", "color")
-        },
+        **spare_rows(2),
     }
     assert '<input type="hidden" name="active" value="false">' in html
     assert '<input type="checkbox" name="active" value="true" checked>' in html
@@ -229,11 +237,7 @@ def test_a_refused_patch_shows_each_error_in_words_and_by_its_input(browser, api
         "labels[0]color": "#00FF00",
         "labels[1]name": "new",
         "labels[1]color": "not a colour",
-        **{
-            f"labels[{i}]{column}": ""
-            for i in range(2, 2 + SPARE_ROWS)
-            for column in ("name", "color")
-        },
+        **spare_rows(2),
     }
     assert re.search(
         r'name="labels\[1\]color" value="not a colour"[^>]*>\s*'
@@ -252,7 +256,7 @@ def test_after_a_patch_the_form_starts_from_the_api_user_as_it_now_is(browser, a
     html = page(response)
     assert inputs(html) == {
         "name": "renamed",
-        **{f"labels[{i}]{column}": "" for i in range(SPARE_ROWS) for column in ("name", "color")},
+        **spare_rows(0),
     }
 
 
