@@ -180,7 +180,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "apiusers.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "apiusers.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apiusers.openapi.AutoSchema",
@@ -205,6 +205,8 @@ SPECTACULAR_SETTINGS = {
     # Enums stay inline, blank choice included, as in the published docs
     # (`Possible values: [ceo, ..., other, ""]`), instead of TitleEnum/BlankEnum components.
     "POSTPROCESSING_HOOKS": [],
+    # No validator badge: it would send the schema's URL to an outside validation service.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,8 +1,57 @@
+from functools import wraps
+
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+from rest_framework.permissions import AllowAny
+
+# The docs are public, like the published ones they replace: no credentials are needed, and any
+# that are sent are not looked at (a bad key does not make the docs a 401).
+PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+# The docs pages load nothing from outside the service: the browser refuses it (Redoc's bundle,
+# for one, fetches its logo from a CDN). Swagger UI and Redoc need inline scripts and styles,
+# data: images, and a blob: worker (Redoc's search).
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:"
+)
+
+
+def self_contained(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    return wrapped
+
 
 urlpatterns = [
     path("", include("apiusers.urls")),
+    path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path(
+        "docs/",
+        self_contained(SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC)),
+        name="swagger-ui",
+    ),
+    path(
+        "redoc/",
+        self_contained(
+            SpectacularRedocView.as_view(
+                url_name="schema", template_name="apiusers/redoc.html", **PUBLIC
+            )
+        ),
+        name="redoc",
+    ),
+    # DRF's log-in view and page, with this service's name on it.
+    path("api-auth/login/", LoginView.as_view(template_name="apiusers/login.html")),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@
 import re
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 from rest_framework.utils import html
 
 from .. import keys
@@ -69,7 +70,7 @@ class CreatedApiUserSerializer(ApiUserSerializer):
         return self.context["key"]
 
 
-FORM_LABEL_KEY = re.compile(r"^labels\[\d+\](name|color)\Z")
+FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]+)\](?:name|color)\Z")
 FORM_LABELS_ERROR = (
     "In a form body, send labels as labels[0]name=...&labels[0]color=... "
     "(to clear all labels, send a JSON body with an empty list)."
@@ -93,14 +94,45 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
     class Meta:
         model = User
         fields = ["name", "title", "active", "labels"]
-        extra_kwargs = {"active": {"default": True}}
+        # `initial`: a new API user's form (browsable API) starts with the box ticked.
+        extra_kwargs = {"active": {"default": True, "initial": True}}
 
     def to_internal_value(self, data):
-        if html.is_html_input(data):
-            for key in data:
-                if re.match(r"^labels\b", key) and not FORM_LABEL_KEY.match(key):
-                    raise serializers.ValidationError({"labels": [FORM_LABELS_ERROR]})
-        return super().to_internal_value(data)
+        """Form bodies carry labels as rows, `labels[<i>]name` and `labels[<i>]color`.
+
+        A row whose name and colour are both sent empty is ignored: that is how the browsable
+        API's form offers spare rows, and how a person removes a label there (emptying every
+        row clears the labels). Errors name a row by its index in the body, spare rows counted.
+        """
+        if not html.is_html_input(data):
+            return super().to_internal_value(data)
+        label_keys = [key for key in data if re.match(r"^labels\b", key)]
+        if not all(FORM_LABEL_KEY.match(key) for key in label_keys):
+            raise serializers.ValidationError({"labels": [FORM_LABELS_ERROR]})
+        # Each field's value read from the form as DRF reads it; validated below as usual.
+        values = {
+            name: value
+            for name, field in self.fields.items()
+            if (value := field.get_value(data)) is not empty
+        }
+        indexes = sorted({int(FORM_LABEL_KEY.match(key)[1]) for key in label_keys})
+        rows = [
+            (index, row)
+            for index, row in zip(indexes, values.get("labels", []), strict=True)
+            if not (row.get("name") == row.get("color") == "")
+        ]
+        if label_keys:
+            values["labels"] = [row for _, row in rows]
+        try:
+            return super().to_internal_value(values)
+        except serializers.ValidationError as error:
+            row_errors = error.detail.get("labels")
+            if isinstance(row_errors, dict):
+                error.detail["labels"] = {
+                    rows[key][0] if isinstance(key, int) else key: errors
+                    for key, errors in row_errors.items()
+                }
+            raise
 
     def validate_labels(self, labels):
         names = [label["name"] for label in labels]

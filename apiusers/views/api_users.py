@@ -41,7 +41,9 @@ from ..services.api_users import (
 LABELS_SEMANTICS = (
     "`labels` replaces the user's whole label set (`[]` clears it). Each label is matched by "
     "name within the account: an existing label is reused with its colour unchanged, a new name "
-    "creates a label. In form bodies, send labels as `labels[0]name=...&labels[0]color=...`."
+    "creates a label. In form bodies, send labels as `labels[0]name=...&labels[0]color=...`; "
+    "a row whose `name` and `color` are both empty is ignored (so a form whose rows are all "
+    "empty clears the labels), and an error names a row by its index in the body."
 )
 WRITE_SEMANTICS = (
     "Read-only and unknown keys are ignored. `title` is stored but is not part of the "

@@ -1,0 +1,132 @@
+"""The browsable API, made for people editing API users in a browser.
+
+DRF's HTML form cannot edit a list (it shows "Lists are not currently supported in HTML
+input"), cannot untick a boolean (an unticked checkbox is simply not sent, which leaves
+`active` as it is), and shows a refused request's errors only as the JSON of the answer.
+"""
+
+from collections.abc import Mapping
+
+from django.template import loader
+from django.urls import NoReverseMatch
+from rest_framework import renderers, serializers
+from rest_framework.utils.field_mapping import ClassLookupDict
+
+# Empty rows the form offers after an object's own, for items to add.
+SPARE_ROWS = 3
+
+
+class FormRenderer(renderers.HTMLFormRenderer):
+    """DRF's form renderer, plus rows of inputs for lists of flat objects (labels: one row per
+    label, `labels[<i>]name` and `labels[<i>]color`, then spare rows) and a checkbox that
+    sends false when unticked."""
+
+    default_style = ClassLookupDict(
+        {
+            **renderers.HTMLFormRenderer.default_style.mapping,
+            serializers.BooleanField: {"template": "apiusers/forms/checkbox.html"},
+        }
+    )
+
+    def render_field(self, field, parent_style):
+        if isinstance(field._field, serializers.ListSerializer):
+            return self.render_rows(field)
+        return super().render_field(field, parent_style)
+
+    def render_rows(self, field):
+        """The list as a table of inputs: one row per item, one column per field of an item.
+        A list of nested objects (roles) cannot be written so; the raw data form edits it."""
+        child = field._field.child
+        columns = {name: column for name, column in child.fields.items() if not column.read_only}
+        if any(isinstance(column, serializers.BaseSerializer) for column in columns.values()):
+            return loader.get_template("apiusers/forms/nested_list.html").render({"field": field})
+        items = field.value if isinstance(field.value, list) else []
+        items = [item if isinstance(item, Mapping) else {} for item in items]
+        while items and all(items[-1].get(name) in (None, "") for name in columns):
+            items.pop()  # spare rows sent back by a refused form; fresh ones follow
+        errors = field.errors or []
+        if isinstance(errors, Mapping):
+            row_errors, list_errors = errors, errors.get("non_field_errors", [])
+        else:
+            row_errors, list_errors = {}, errors
+        rows = []
+        for index, item in enumerate([*items, *[{}] * SPARE_ROWS]):
+            item_errors = row_errors.get(index, {})
+            cells = [
+                {
+                    "name": f"{field.name}[{index}]{name}",
+                    "value": "" if item.get(name) is None else item.get(name),
+                    "errors": item_errors.get(name, []),
+                }
+                for name in columns
+            ]
+            rows.append({"cells": cells, "errors": item_errors.get("non_field_errors", [])})
+        return loader.get_template("apiusers/forms/rows.html").render(
+            {
+                "field": field,
+                "columns": [column.label for column in columns.values()],
+                "rows": rows,
+                "errors": list_errors,
+            }
+        )
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's browsable API with the form renderer above, an HTML form that edits with PATCH
+    where the view allows it (apiusers/api.html), a refused request's errors listed in words
+    above the answer, and links to the docs."""
+
+    template = "apiusers/api.html"
+    form_renderer_class = FormRenderer
+
+    def get_rendered_html_form(self, data, view, method, request):
+        if method == "PUT" and "PATCH" in view.allowed_methods:
+            # DRF fills the form from the request's own serializer when the request used the
+            # form's method. Only a refused PATCH (the form's own) should do so: the form then
+            # shows what was sent, next to its errors. Otherwise it starts from the object as
+            # it now is, so it is built for the other method, which takes the same fields.
+            refused = self.renderer_context["response"].status_code == 400
+            method = "PUT" if request.method == "PATCH" and not refused else "PATCH"
+        return super().get_rendered_html_form(data, view, method, request)
+
+    def get_context(self, data, accepted_media_type, renderer_context):
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        context["form_method"] = "PATCH" if "PATCH" in context["allowed_methods"] else "PUT"
+        context["item_links"] = self.item_links(data, renderer_context["view"])
+        if renderer_context["response"].status_code >= 400:
+            context["error_messages"] = list(error_messages(data))
+        return context
+
+    @staticmethod
+    def item_links(data, view) -> list[tuple[str, str]]:
+        """A list page's objects as links to their own pages: the representation holds ids,
+        not URLs, and a person should not have to type them."""
+        results = data.get("results") if isinstance(data, Mapping) else None
+        if getattr(view, "action", None) != "list" or not isinstance(results, list):
+            return []
+        try:
+            return [
+                (item.get("name") or item["id"], view.reverse_action("detail", args=[item["id"]]))
+                for item in results
+            ]
+        except (AttributeError, KeyError, NoReverseMatch):
+            return []
+
+
+def error_messages(errors, path=""):
+    """Each message of an error body, after the input it is about, written as a form names it:
+    `{"labels": {"2": {"color": ["..."]}}}` gives `labels[2]color: ...`."""
+    if isinstance(errors, Mapping):
+        for key, value in errors.items():
+            if key in {"detail", "non_field_errors"}:
+                yield from error_messages(value, path)
+            elif str(key).isdigit():
+                yield from error_messages(value, f"{path}[{key}]")
+            else:
+                separator = "." if path and not path.endswith("]") else ""
+                yield from error_messages(value, f"{path}{separator}{key}")
+    elif isinstance(errors, list):
+        for value in errors:
+            yield from error_messages(value, path)
+    else:
+        yield f"{path}: {errors}" if path else str(errors)
