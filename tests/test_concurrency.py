@@ -19,7 +19,7 @@ from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_wi
 
 THREADS = 50
 # Requests held at once inside their transactions: each holds a connection from the pool
-# (DATABASE_POOL_MAX_SIZE, 20 by default), which also serves the test and its lock watcher.
+# (DATABASE_POOL_MAX_SIZE, 60 in the tests), which also serves the test and its lock watcher.
 HELD = 10
 JOIN_TIMEOUT = 120
 BLACK = "#000000"
