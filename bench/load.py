@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 def worker(args, deadline, latencies, statuses, lock, index):
     parts = urlsplit(args.url)
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     headers = {"Authorization": f"JWT {args.key}", "Content-Type": "application/json"}
     mine, seen, n = [], Counter(), 0
@@ -29,7 +30,7 @@ def worker(args, deadline, latencies, statuses, lock, index):
             ]
             body = json.dumps({"name": f"bench-{index}-{n}", "labels": labels})
         start = time.perf_counter()
-        conn.request(args.method, parts.path, body=body, headers=headers)
+        conn.request(args.method, target, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         mine.append(time.perf_counter() - start)
@@ -65,7 +66,7 @@ def main():
 
     cuts = statistics.quantiles(latencies, n=100)
     print(
-        f"{args.method} {urlsplit(args.url).path}  concurrency={args.concurrency}  "
+        f"{args.method} {args.url.split('/', 3)[3]}  concurrency={args.concurrency}  "
         f"requests={len(latencies)}  rps={len(latencies) / elapsed:.0f}  "
         f"p50={cuts[49] * 1000:.1f}ms  p95={cuts[94] * 1000:.1f}ms  p99={cuts[98] * 1000:.1f}ms  "
         f"statuses={dict(statuses)}"

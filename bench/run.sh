@@ -34,8 +34,25 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
-for method in GET PATCH; do
-  echo "== $method for ${SECONDS_PER_RUN}s, $CONCURRENCY client threads =="
-  $PY bench/load.py --url "http://127.0.0.1:$PORT/api-users/$target_id/" --key "$key" \
-    --method "$method" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN"
-done
+echo "== Adding 100 API users with 3 labels and a role each, for the list =="
+$PY manage.py shell --no-imports -c "
+from apiusers.models import Account, Role
+from apiusers.services.api_users import api_user_create
+account = Account.objects.get(name='Bench')
+admin = account.users.filter(name='bench-admin').first()
+role = Role.objects.get(name='Developer')
+if not account.users.filter(name__startswith='listed-').exists():
+    for i in range(100):
+        api_user_create(account=account, actor=admin, name=f'listed-{i}',
+            labels=[{'name': f'l{i % 7}-{j}', 'color': '#00FF00'} for j in range(3)],
+            user_roles=[{'role': role, 'tier': 'account', 'team': None, 'target': None}])
+"
+
+run() {
+  echo "== $1 $2 for ${SECONDS_PER_RUN}s, $CONCURRENCY client threads =="
+  $PY bench/load.py --url "http://127.0.0.1:$PORT$2" --key "$key" --method "$1" \
+    --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN"
+}
+run GET "/api-users/$target_id/"
+run PATCH "/api-users/$target_id/"
+run GET "/api-users/?length=100"
