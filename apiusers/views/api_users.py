@@ -1,4 +1,3 @@
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -51,7 +50,6 @@ WRITE_SEMANTICS = (
     "when something really changes."
 )
 NO_CONTENT = OpenApiResponse(description="Done; the answer has no body.")
-GRACE_HOURS = settings.API_KEY_ROTATION_GRACE_SECONDS / 3600
 
 
 @extend_schema_view(
@@ -225,9 +223,10 @@ class ApiUserViewSet(
         summary="Rotate API User Key",
         description=(
             "Issue a new key for the API user. The answer is the only one that shows the new "
-            "full `key`. The replaced key keeps working for a grace period (API_KEY_ROTATION_"
-            f"GRACE_SECONDS, {GRACE_HOURS:g} hours here; 0 means it stops at once), so clients "
-            "can switch without downtime; a key left from an earlier rotation stops now."
+            "full `key`. The replaced key keeps working for a grace period (the server's "
+            "API_KEY_ROTATION_GRACE_SECONDS, 24 hours unless configured; 0 means it stops at "
+            "once), so clients can switch without downtime; a key left from an earlier rotation "
+            "stops now."
         ),
         request=None,
         responses={201: RotatedKeySerializer, **STANDARD_ERRORS},
