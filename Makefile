@@ -35,7 +35,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 schema: install
-	$(PY) manage.py spectacular --file schema/openapi.yaml --validate --fail-on-warn
+	$(DEV) $(PY) manage.py spectacular --file schema/openapi.yaml --validate --fail-on-warn
 
 clean:
 	rm -rf $(VENV) var staticfiles
