@@ -42,7 +42,7 @@ DUPLICATE_LABELS = {"labels": ["Label names must be unique within a request."]}
 FORM_LABELS = {
     "labels": [
         "In a form body, send labels as labels[0]name=...&labels[0]color=... "
-        "(to clear all labels, send a JSON body with an empty list)."
+        "(a row whose name and color are both empty is ignored)."
     ]
 }
 NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}

@@ -73,7 +73,7 @@ class CreatedApiUserSerializer(ApiUserSerializer):
 FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]+)\](?:name|color)\Z")
 FORM_LABELS_ERROR = (
     "In a form body, send labels as labels[0]name=...&labels[0]color=... "
-    "(to clear all labels, send a JSON body with an empty list)."
+    "(a row whose name and color are both empty is ignored)."
 )
 
 
