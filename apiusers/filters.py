@@ -13,7 +13,7 @@ import django_filters
 from django import forms
 from django.db.models import Count, Exists, OuterRef, Q
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
-from rest_framework import filters, serializers
+from rest_framework import exceptions, filters, serializers
 
 from .fields import StrictBooleanField
 from .ids import ID_HELP_TEXT
@@ -107,15 +107,51 @@ class SearchFilter(ListOnly, EveryTermSearchFilter):
     pass
 
 
-class OrderingFilter(ListOnly, filters.OrderingFilter):
-    """DRF's ordering, with the id as the last key, so that equal names or times cannot move
-    a user from one page to another between requests."""
+class StableOrderingFilter(filters.OrderingFilter):
+    """DRF's ordering, with the id as the last key, so that rows tying on the requested fields
+    (equal names or times) keep one order from page to page. Unknown fields are ignored."""
 
     def get_ordering(self, request, queryset, view):
         ordering = list(super().get_ordering(request, queryset, view))
         if not {"id", "-id"} & set(ordering):
             ordering.append("id")
         return ordering
+
+
+class OrderingFilter(ListOnly, StableOrderingFilter):
+    pass
+
+
+# Search and ordering for the other lists (labels, roles, teams, targets).
+class DescribedSearchFilter(filters.SearchFilter):
+    """DRF's, with a refused term (a NUL character) answered in the usual field-error shape."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except exceptions.ValidationError as error:
+            raise exceptions.ValidationError({self.search_param: error.detail}) from None
+
+    def get_schema_operation_parameters(self, view):
+        (parameter,) = super().get_schema_operation_parameters(view)
+        parameter["description"] = (
+            f"{self.search_description} Results whose {' or '.join(view.search_fields)} "
+            "contains it, case-insensitively; with several words, each must match."
+        )
+        return [parameter]
+
+
+class DescribedOrderingFilter(StableOrderingFilter):
+    """The stable ordering, with its parameter documented from the view's ordering fields."""
+
+    def get_schema_operation_parameters(self, view):
+        fields = ", ".join(f"`{field}`" for field in view.ordering_fields)
+        (parameter,) = super().get_schema_operation_parameters(view)
+        parameter["description"] = (
+            f"{self.ordering_description} One of {fields}; prefix `-` for descending order, "
+            f"separate several with commas. Default: `{view.ordering[0]}`."
+        )
+        return [parameter]
 
 
 class StrictBooleanFormField(forms.Field):

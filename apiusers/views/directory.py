@@ -1,50 +1,16 @@
 """Roles, teams and targets: read-only lists of what a role assignment can name."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, filters, mixins, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from .. import selectors
+from ..filters import DescribedOrderingFilter, DescribedSearchFilter
 from ..ids import ID_PATTERN
 from ..openapi import STANDARD_ERRORS, VALIDATION_ERROR, detail_error
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.directory import RoleSerializer, TargetSerializer, TeamSerializer
-
-
-class SearchFilter(filters.SearchFilter):
-    """DRF's, with a refused term (a NUL character) answered in the usual field-error shape."""
-
-    def get_search_terms(self, request):
-        try:
-            return super().get_search_terms(request)
-        except exceptions.ValidationError as error:
-            raise exceptions.ValidationError({self.search_param: error.detail}) from None
-
-    def get_schema_operation_parameters(self, view):
-        (parameter,) = super().get_schema_operation_parameters(view)
-        parameter["description"] = (
-            f"{self.search_description} Results whose {' or '.join(view.search_fields)} "
-            "contains it, case-insensitively; with several words, each must match."
-        )
-        return [parameter]
-
-
-class OrderingFilter(filters.OrderingFilter):
-    """DRF's, with the id as the last sort key, so that rows tying on the requested fields keep
-    one order from page to page. Unknown fields are ignored (the default order applies)."""
-
-    def get_ordering(self, request, queryset, view):
-        return [*super().get_ordering(request, queryset, view), "id"]
-
-    def get_schema_operation_parameters(self, view):
-        fields = ", ".join(f"`{field}`" for field in view.ordering_fields)
-        (parameter,) = super().get_schema_operation_parameters(view)
-        parameter["description"] = (
-            f"{self.ordering_description} One of {fields}; prefix `-` for descending order, "
-            f"separate several with commas. Default: `{view.ordering[0]}`."
-        )
-        return [parameter]
 
 
 def list_errors(noun: str) -> dict:
@@ -72,7 +38,7 @@ class DirectoryViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
     pagination_class = PageNumberPagination
-    filter_backends = [SearchFilter, OrderingFilter]
+    filter_backends = [DescribedSearchFilter, DescribedOrderingFilter]
     search_fields = ["name"]
     ordering_fields = ["name"]
     ordering = ["name"]
