@@ -36,6 +36,11 @@ class StrictCharField(serializers.CharField):
         return value
 
 
+def does_not_exist(pk: str) -> str:
+    """DRF's words for an id that names nothing the caller can see (missing or foreign)."""
+    return f'Invalid pk "{pk}" - object does not exist.'
+
+
 class IdField(StrictCharField):
     """An object id: exactly 12 Base58 characters."""
 

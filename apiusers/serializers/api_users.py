@@ -7,7 +7,7 @@ from rest_framework.fields import empty
 from rest_framework.utils import html
 
 from .. import keys
-from ..fields import IdField
+from ..fields import IdField, does_not_exist
 from ..models import ApiKey, Change, User
 from .common import (
     MAX_USER_ROLES,
@@ -189,9 +189,7 @@ class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
         found = set(self.context["api_users"].filter(id__in=ids).values_list("id", flat=True))
         missing = [pk for pk in ids if pk not in found]
         if missing:
-            raise serializers.ValidationError(
-                [f'Invalid pk "{pk}" - object does not exist.' for pk in missing]
-            )
+            raise serializers.ValidationError([does_not_exist(pk) for pk in missing])
         return ids
 
 

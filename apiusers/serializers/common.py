@@ -14,6 +14,7 @@ from ..fields import (
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
+    does_not_exist,
 )
 from ..ids import ID_HELP_TEXT
 from ..models import Label, Role, Tier, User, UserRole
@@ -229,10 +230,6 @@ class UserRoleListSerializer(serializers.ListSerializer):
         """Whose assignment an item is: a role is refused twice in one scope for the same holder
         only. By default every item is for the same user (or users)."""
         return None
-
-
-def does_not_exist(pk: str) -> str:
-    return f'Invalid pk "{pk}" - object does not exist.'
 
 
 # Validated items become `{role, tier, team, target}` with model objects.

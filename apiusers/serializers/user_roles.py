@@ -13,14 +13,13 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from .. import selectors
-from ..fields import IdField
+from ..fields import IdField, does_not_exist
 from ..ids import ID_HELP_TEXT
 from .common import (
     MAX_USER_ROLES,
     UserRoleInputSerializer,
     UserRoleListSerializer,
     UserRoleSerializer,
-    does_not_exist,
 )
 
 LISTED_TWICE = "This id is already listed above."

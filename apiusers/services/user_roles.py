@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
+from ..fields import does_not_exist
 from ..models import Change, User, UserRole
 from ..selectors import account_permissions
-from ..serializers.common import does_not_exist
 from . import history
 
 ALREADY_HELD = "The API user already has this role in this scope."
