@@ -5,6 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
 from .ids import ID_HELP_TEXT
+from .services.authority import LAST_OWNER
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -73,3 +74,23 @@ INVALID_PAGE = detail_error(
 SERVER_ERROR = detail_error("Unexpected error while handling your request.", "Unexpected error.")
 
 STANDARD_ERRORS = {401: NOT_AUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND, 500: SERVER_ERROR}
+
+# Writes to API users, their keys and their roles.
+FORBIDDEN_WRITE = detail_error(
+    "You cannot change the API user Ab3dEf9hJk2m: it has permissions you do not hold.",
+    "The caller's account-tier roles do not allow this operation; or the operation acts on an "
+    "API user holding, in any scope, a permission the caller does not hold (an Admin never acts "
+    "on an Owner); or it grants or takes away a role with such a permission. Nothing was "
+    "changed.",
+)
+LAST_OWNER_CONFLICT = detail_error(
+    LAST_OWNER,
+    "The operation would demote, deactivate or delete the last active Owner of the account. "
+    "Nothing was changed.",
+)
+DELETED_MEANWHILE = detail_error(
+    "Not found.",
+    "An API user of the request was deleted by a concurrent request before this one could "
+    "change it. Nothing was changed.",
+)
+WRITE_ERRORS = {**STANDARD_ERRORS, 403: FORBIDDEN_WRITE, 409: LAST_OWNER_CONFLICT}

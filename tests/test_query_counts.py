@@ -13,12 +13,13 @@ pytestmark = pytest.mark.django_db
 
 # Authentication 1, permissions 1, the user 1, its labels 1, its roles 1.
 GET_QUERIES = 5
-# Authentication, permissions, the user (no prefetch), savepoint, row lock, labels by name,
+# Authentication, permissions, the user (no prefetch), savepoint, row lock, the user's roles
+# (whether the caller may act on it), labels by name,
 # label insert, labels re-read, current labels, delete and insert of the user's labels,
 # user save, history entry, release savepoint, and the representation with labels and roles.
-PATCH_QUERIES = 17
+PATCH_QUERIES = 18
 # The same, when every label sent exists already: no insert and no re-read.
-PATCH_EXISTING_LABELS_QUERIES = 15
+PATCH_EXISTING_LABELS_QUERIES = 16
 
 
 def give_labels_and_roles(user, account, n_labels: int, n_roles: int) -> None:

@@ -6,7 +6,7 @@ turns them into the OpenAPI document the docs are generated from.
 """
 
 from django.db import models
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 
 from ..fields import (
     IdField,
@@ -18,7 +18,6 @@ from ..fields import (
 )
 from ..ids import ID_HELP_TEXT
 from ..models import Label, Role, Tier, User, UserRole
-from ..selectors import account_permissions
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
@@ -173,8 +172,8 @@ class ScopeInputSerializer(serializers.Serializer):
 class UserRoleListSerializer(serializers.ListSerializer):
     """Resolves the ids of every item in three queries (roles, teams, targets), whatever their
     number. Teams and targets must be of the caller's account: an id of another account is
-    refused exactly like one that does not exist. A caller may grant only a role whose
-    permissions it holds itself (403 otherwise)."""
+    refused exactly like one that does not exist. Whether the caller may grant the roles is the
+    write service's to decide (services/authority.py)."""
 
     def validate(self, items):
         actor = self.context["request"].user
@@ -217,13 +216,6 @@ class UserRoleListSerializer(serializers.ListSerializer):
                 )
         if errors:
             raise serializers.ValidationError(errors)
-        held = account_permissions(actor)
-        for item in resolved:
-            if not set(item["role"].permissions) <= held:
-                raise exceptions.PermissionDenied(
-                    f"You cannot grant the {item['role'].name} role: "
-                    "it has permissions you do not hold."
-                )
         return resolved
 
     def holder(self, item):

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 
 from ..fields import does_not_exist
 from ..models import Change, User, UserRole
-from ..selectors import account_permissions
-from . import history
+from . import authority, history
+from .api_users import lock_api_users
 
 ALREADY_HELD = "The API user already has this role in this scope."
 CHANGED_MEANWHILE = (
@@ -69,10 +69,11 @@ def user_roles_change(
     assignment the user holds already is refused, or with `keep_held` answered with the held one;
     a change may not give an assignment the role and scope another assignment of the user has
     before the request (unless revoked in it), so two assignments cannot swap or pass on their
-    roles in one request; a caller may take away only a role whose permissions it holds (an
-    Admin cannot demote an Owner). An assignment revoked meanwhile by another request is left
-    gone. Each API user whose roles really change gets one history entry, and `changed` and
-    `changed_by`. A unique-constraint race with a writer that does not lock is a 400.
+    roles in one request. The authority rules of `authority` apply to the API users (403) and
+    to each role given or taken away, and the account keeps an active Owner (409). An API user
+    deleted meanwhile makes the request a 404; an assignment revoked meanwhile by another
+    request is left gone. Each API user whose roles really change gets one history entry, and
+    `changed` and `changed_by`. A unique-constraint race with a writer that does not lock is a 400.
     """
     try:
         return _change(actor, grants, regrants, revokes, keep_held)
@@ -95,6 +96,16 @@ def _roles_by_user(user_roles) -> dict[str, list[str]]:
     return {user_id: sorted(roles) for user_id, roles in described.items()}
 
 
+def _owners(user_roles, users: list[User]) -> set[str]:
+    """The active users among `users` that these assignments make Owners of the account."""
+    active = {user.pk for user in users if user.active}
+    return {
+        user_role.user_id
+        for user_role in user_roles
+        if user_role.user_id in active and authority.makes_owner(user_role.tier, user_role.role)
+    }
+
+
 def _add_error(errors: dict, where: tuple, message: str) -> None:
     node = errors
     for key in where:
@@ -106,7 +117,7 @@ def _add_error(errors: dict, where: tuple, message: str) -> None:
 def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
     user_ids = {grant.user_id for grant in grants}
     user_ids |= {op.user_role.user_id for op in regrants} | {ur.user_id for ur in revokes}
-    users = list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk"))
+    users = lock_api_users(actor.account_id, user_ids)
     current = {
         user_role.pk: user_role
         for user_role in UserRole.objects.filter(user_id__in=user_ids).select_related(
@@ -114,14 +125,19 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
         )
     }
     before = _roles_by_user(current.values())
+    owners_before = _owners(current.values(), users)
 
-    held_permissions = account_permissions(actor)
-    for user_role in [*(op.user_role for op in regrants), *revokes]:
-        role = current[user_role.pk].role if user_role.pk in current else user_role.role
-        if not set(role.permissions) <= held_permissions:
-            raise PermissionDenied(
-                f"You cannot take away the {role.name} role: it has permissions you do not hold."
-            )
+    authority.check_grants(actor, [op.item["role"] for op in [*regrants, *grants]])
+    authority.check_takes_away(
+        actor,
+        [
+            current[user_role.pk].role if user_role.pk in current else user_role.role
+            for user_role in [*(op.user_role for op in regrants), *revokes]
+        ],
+    )
+    authority.check_acts_on(
+        actor, authority.collect((ur.user_id, ur.role.permissions) for ur in current.values())
+    )
 
     outcome, errors = Outcome(), {}
     final = dict(current)
@@ -165,6 +181,10 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
 
     if errors:
         raise ValidationError(errors)
+    authority.guard_last_owner(
+        actor.account_id,
+        owners_before - _owners(final.values(), users),
+    )
 
     if outcome.revoked:
         UserRole.objects.filter(pk__in=outcome.revoked).delete()

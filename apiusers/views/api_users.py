@@ -15,7 +15,14 @@ from ..filters import (
 )
 from ..ids import ID_PATTERN
 from ..models import User
-from ..openapi import INVALID_PAGE, STANDARD_ERRORS, VALIDATION_ERROR
+from ..openapi import (
+    DELETED_MEANWHILE,
+    FORBIDDEN_WRITE,
+    INVALID_PAGE,
+    STANDARD_ERRORS,
+    VALIDATION_ERROR,
+    WRITE_ERRORS,
+)
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.api_users import (
@@ -44,10 +51,17 @@ LABELS_SEMANTICS = (
     "a row whose `name` and `color` are both empty is ignored (so a form whose rows are all "
     "empty clears the labels), and an error names a row by its index in the body."
 )
+AUTHORITY = (
+    "A caller acts only on API users whose permissions it holds itself (those of their roles, "
+    "in any scope): an Admin never changes, deactivates, deletes or rotates the key of an "
+    "Owner (403). The last active Owner of the account cannot be deactivated or deleted, even "
+    "by itself (409). An API user deleted by a concurrent request before this one could "
+    "change it answers 404. Nothing is changed by a refused request."
+)
 WRITE_SEMANTICS = (
     "Read-only and unknown keys are ignored. `title` is stored but is not part of the "
     "representation. `changed` and `changed_by` move, and a history entry is recorded, only "
-    "when something really changes."
+    "when something really changes.\n\n" + AUTHORITY
 )
 NO_CONTENT = OpenApiResponse(description="Done; the answer has no body.")
 
@@ -126,7 +140,12 @@ class ApiUserViewSet(
             "grants only roles whose permissions it holds (403 otherwise)."
         ),
         request=ApiUserCreateSerializer,
-        responses={201: CreatedApiUserSerializer, 400: VALIDATION_ERROR, **STANDARD_ERRORS},
+        responses={
+            201: CreatedApiUserSerializer,
+            400: VALIDATION_ERROR,
+            **STANDARD_ERRORS,
+            403: FORBIDDEN_WRITE,
+        },
     )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -150,7 +169,7 @@ class ApiUserViewSet(
             + WRITE_SEMANTICS
         ),
         request=ApiUserUpdateSerializer,
-        responses={200: ApiUserSerializer, 400: VALIDATION_ERROR, **STANDARD_ERRORS},
+        responses={200: ApiUserSerializer, 400: VALIDATION_ERROR, **WRITE_ERRORS},
     )
     def update(self, request, *args, **kwargs):
         return self.write(request, partial=False)
@@ -166,7 +185,7 @@ class ApiUserViewSet(
             + " The answer is the representation a GET returns after the write."
         ),
         request=ApiUserUpdateSerializer,
-        responses={200: ApiUserSerializer, 400: VALIDATION_ERROR, **STANDARD_ERRORS},
+        responses={200: ApiUserSerializer, 400: VALIDATION_ERROR, **WRITE_ERRORS},
     )
     def partial_update(self, request, *args, **kwargs):
         return self.write(request, partial=True)
@@ -182,9 +201,9 @@ class ApiUserViewSet(
         summary="Delete API User",
         description=(
             "Delete an API user: its keys stop working at once, and it no longer appears in "
-            "any answer. Its history is kept, and what it changed still names it."
+            "any answer. Its history is kept, and what it changed still names it.\n\n" + AUTHORITY
         ),
-        responses={204: NO_CONTENT, **STANDARD_ERRORS},
+        responses={204: NO_CONTENT, **WRITE_ERRORS},
     )
     def destroy(self, request, *args, **kwargs):
         api_user_delete(user=self.get_object(), actor=request.user)
@@ -195,13 +214,14 @@ class ApiUserViewSet(
         description=(
             "Set the same fields on several API users of the caller's account, all or none: one "
             "unknown (or foreign) id or one invalid value changes nothing. Absent fields are "
-            "left as they are.\n\n" + LABELS_SEMANTICS
+            "left as they are.\n\n" + LABELS_SEMANTICS + "\n\n" + AUTHORITY
         ),
         request=ApiUserBulkUpdateSerializer,
         responses={
             200: BulkUpdateResultSerializer,
             400: VALIDATION_ERROR,
-            **{code: STANDARD_ERRORS[code] for code in (401, 403, 500)},
+            **WRITE_ERRORS,
+            404: DELETED_MEANWHILE,
         },
     )
     @action(detail=False, methods=["post"], url_path="bulk/update")
@@ -215,7 +235,7 @@ class ApiUserViewSet(
         data = dict(serializer.validated_data)
         ids = data.pop("ids")
         api_users_bulk_update(
-            users=list(self.get_queryset().filter(id__in=ids)), actor=request.user, data=data
+            account=request.user.account, user_ids=ids, actor=request.user, data=data
         )
         return Response({"ids": ids})
 
@@ -226,10 +246,10 @@ class ApiUserViewSet(
             "full `key`. The replaced key keeps working for a grace period (the server's "
             "API_KEY_ROTATION_GRACE_SECONDS, 24 hours unless configured; 0 means it stops at "
             "once), so clients can switch without downtime; a key left from an earlier rotation "
-            "stops now."
+            "stops now.\n\n" + AUTHORITY
         ),
         request=None,
-        responses={201: RotatedKeySerializer, **STANDARD_ERRORS},
+        responses={201: RotatedKeySerializer, **STANDARD_ERRORS, 403: FORBIDDEN_WRITE},
     )
     @action(detail=True, methods=["post"], url_path="rotate-key")
     def rotate_key(self, request, pk=None):

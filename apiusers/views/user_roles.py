@@ -7,7 +7,16 @@ from rest_framework.response import Response
 
 from .. import selectors
 from ..ids import ID_PATTERN
-from ..openapi import NOT_AUTHENTICATED, SERVER_ERROR, VALIDATION_ERROR, detail_error
+from ..openapi import (
+    DELETED_MEANWHILE,
+    FORBIDDEN,
+    FORBIDDEN_WRITE,
+    LAST_OWNER_CONFLICT,
+    NOT_AUTHENTICATED,
+    SERVER_ERROR,
+    VALIDATION_ERROR,
+    detail_error,
+)
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.common import UserRoleInputSerializer, UserRoleSerializer
@@ -24,23 +33,16 @@ from ..serializers.user_roles import (
 )
 from ..services.user_roles import Grant, Regrant, user_roles_change
 
-FORBIDDEN = detail_error(
-    "You cannot grant the Owner role: it has permissions you do not hold.",
-    "The caller's account-tier roles do not allow this operation, or it grants or takes away "
-    "a role with permissions the caller does not hold.",
+READ_ERRORS = {401: NOT_AUTHENTICATED, 403: FORBIDDEN, 500: SERVER_ERROR}
+ERRORS = {**READ_ERRORS, 403: FORBIDDEN_WRITE, 409: LAST_OWNER_CONFLICT}
+NO_SUCH_ASSIGNMENT = detail_error(
+    "Not found.",
+    "No API user with this id in the caller's account, or no role assignment with this id for it.",
 )
-ERRORS = {401: NOT_AUTHENTICATED, 403: FORBIDDEN, 500: SERVER_ERROR}
-PATH_ERRORS = {
-    **ERRORS,
-    404: detail_error(
-        "Not found.",
-        "No API user with this id in the caller's account, or no role assignment with this id "
-        "for it.",
-    ),
-}
+PATH_ERRORS = {**ERRORS, 404: NO_SUCH_ASSIGNMENT}
 
 LIST_ERRORS = {
-    **ERRORS,
+    **READ_ERRORS,
     404: detail_error(
         "Not found.",
         'No API user with this id in the caller\'s account; or, as "Invalid page.", a page past '
@@ -60,9 +62,12 @@ ITEM = (
     "teams and targets must be of the caller's account."
 )
 GRANTING = (
-    "Only callers that may manage users (Owner, Admin) give, change or take away roles, and only "
-    "roles whose permissions they hold themselves (an Admin cannot grant or take away Owner): "
-    "otherwise 403."
+    "Only callers that may manage users (Owner, Admin) give, change or take away roles; only "
+    "roles whose permissions they hold themselves (an Admin cannot grant or take away Owner), "
+    "and only on API users whose permissions, in any scope, they hold (an Admin cannot change "
+    "an Owner's roles): otherwise 403. The last active Owner of the account keeps its Owner "
+    "role at the account tier (409). An API user deleted by a concurrent request answers 404. "
+    "Nothing is changed by a refused request."
 )
 HISTORY = (
     "Every effective change is recorded in the history of each API user it touches and sets "
@@ -92,7 +97,7 @@ def bulk_operation(summary: str, *semantics: str, request, response):
         summary=summary,
         description=described(*semantics, GRANTING, BULK, HISTORY),
         request=request,
-        responses={200: response, 400: VALIDATION_ERROR, **ERRORS},
+        responses={200: response, 400: VALIDATION_ERROR, **ERRORS, 404: DELETED_MEANWHILE},
     )
 
 
@@ -109,7 +114,7 @@ def bulk_operation(summary: str, *semantics: str, request, response):
     retrieve=extend_schema(
         summary="Retrieve API User Role",
         description=described("One role assignment of an API user.", PATHS),
-        responses={200: UserRoleSerializer, **PATH_ERRORS},
+        responses={200: UserRoleSerializer, **READ_ERRORS, 404: NO_SUCH_ASSIGNMENT},
     ),
     create=assignment_write(
         "Create API User Role",
