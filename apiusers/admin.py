@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .models import Account, ApiKey, Change, Label, Role, Target, Team, User, UserRole
+from .services import authority
 from .services.api_users import api_user_update
 from .services.labels import label_delete
 
@@ -75,9 +76,24 @@ class HumanCreationForm(BaseUserCreationForm):
         self.fields["email"].required = True
 
 
+class UserChangeForm(forms.ModelForm):
+    def clean(self):
+        """The account keeps an active Owner: the last one is not deactivated here either. The
+        admin saves in the transaction this check runs in, which holds the account's lock."""
+        cleaned = super().clean()
+        if self.instance.active and cleaned.get("active") is False:
+            try:
+                authority.guard_last_owner(
+                    self.instance.account_id, authority.active_owners([self.instance.pk])
+                )
+            except authority.LastOwner as error:
+                raise forms.ValidationError(str(error.detail)) from None
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(AccountFixedAdmin, CreditedAdmin, DjangoUserAdmin):
-    form = forms.ModelForm
+    form = UserChangeForm
     add_form = HumanCreationForm
     add_fieldsets = [
         (

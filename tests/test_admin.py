@@ -7,7 +7,14 @@ from django.urls import reverse
 
 from apiusers.models import ApiKey, Change, Label, Role, Target, Team, User, UserRole
 
-from .factories import LabelFactory, TargetFactory, TeamFactory, UserFactory
+from .factories import (
+    ApiUserFactory,
+    LabelFactory,
+    TargetFactory,
+    TeamFactory,
+    UserFactory,
+    grant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +227,21 @@ def test_someone_who_is_not_staff_is_sent_to_the_login(account):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("is_apiuser", [False, True], ids=["person", "API user"])
+def test_the_last_active_owner_is_not_deactivated_in_the_admin(browser, account, is_apiuser):
+    factory = ApiUserFactory if is_apiuser else UserFactory
+    owner = factory(account=account, name="Owner")
+    grant(owner, "Owner")
+    body = {"name": "Owner", "title": "", "account": account.pk, "email": owner.email}
+
+    refused = browser.post(admin_url(User, "change", owner.pk), body)
+    grant(UserFactory(account=account), "Owner")
+    accepted = browser.post(admin_url(User, "change", owner.pk), body)
+
+    assert refused.status_code == 200
+    assert "The account must keep at least one active Owner" in refused.content.decode()
+    assert accepted.status_code == 302
+    owner.refresh_from_db()
+    assert owner.active is False
