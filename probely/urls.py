@@ -1,14 +1,18 @@
 from functools import wraps
 
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
+
+from apiusers import throttling
+from apiusers.middleware import json_error
 
 # The docs are public, like the published ones they replace: no credentials are needed, and any
 # that are sent are not looked at (a bad key does not make the docs a 401).
@@ -33,6 +37,36 @@ def self_contained(view):
     return wrapped
 
 
+def throttled(wait: int):
+    """DRF's 429, for the log-in view, which is Django's."""
+    response = json_error(str(Throttled(wait=wait).detail), 429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    """DRF's log-in page with this service's name on it.
+
+    A failed log-in counts against the client's address like a bad key. Passwords can be
+    guessed, so once the address has used up THROTTLE_FAILED_AUTH every attempt from it is a
+    429 until the window ends, the right password included: it is not even checked.
+    """
+
+    template_name = "apiusers/login.html"
+
+    def post(self, request, *args, **kwargs):
+        wait = throttling.FAILED_AUTH.exhausted(throttling.client_address(request))
+        if wait:
+            return throttled(wait)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        wait = throttling.FAILED_AUTH.hit(throttling.client_address(self.request))
+        if wait:
+            return throttled(wait)
+        return super().form_invalid(form)
+
+
 urlpatterns = [
     path("", include("apiusers.urls")),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
@@ -50,8 +84,7 @@ urlpatterns = [
         ),
         name="redoc",
     ),
-    # DRF's log-in view and page, with this service's name on it.
-    path("api-auth/login/", LoginView.as_view(template_name="apiusers/login.html")),
+    path("api-auth/login/", LoginView.as_view()),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]
