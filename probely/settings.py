@@ -136,10 +136,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "pool": {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
-            "timeout": 10,
+            "timeout": 5,
         },
-        # A request never waits on a row lock or a runaway statement for longer than this.
-        "options": "-c lock_timeout=10000 -c statement_timeout=30000",
+        # A request never waits on a row lock or a runaway statement for longer than this. With
+        # the pool's wait above, the worst case stays below gunicorn's worker timeout (30 s, in
+        # gunicorn.conf.py), so the client gets the JSON 503 rather than a dropped connection.
+        "options": "-c lock_timeout=5000 -c statement_timeout=15000",
     }
 
 AUTH_USER_MODEL = "apiusers.User"
