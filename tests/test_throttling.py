@@ -131,6 +131,29 @@ def test_requests_per_api_key_are_limited(store, settings, account, admin, api_u
     assert client_for(other[1]).get(url(api_user)).status_code == 200
 
 
+def test_a_request_costs_one_redis_round_trip(settings, monkeypatch, admin, api_user):
+    """Valid key or bad, one round trip (the pipeline's INCR and EXPIREAT go together)."""
+    if not redis_reachable():
+        pytest.skip(f"Redis at {TEST_REDIS_URL} is unreachable (set TEST_REDIS_URL)")
+    settings.REDIS_URL = TEST_REDIS_URL
+    settings.THROTTLE_FAILED_AUTH = "100/hour"
+    settings.THROTTLE_API_KEY = "100/hour"
+    client_for(admin[1]).get(url(api_user))  # the connection's own handshake comes first
+    sent = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(connection, command, *args, **kwargs):
+        sent.append(command)
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+
+    assert client_for(admin[1]).get(url(api_user)).status_code == 200
+    assert len(sent) == 1
+    assert bad_key_client().get(url(api_user)).status_code == 401
+    assert len(sent) == 2
+
+
 def test_a_throttled_request_changes_nothing(settings, admin, api_user):
     settings.THROTTLE_API_KEY = "1/hour"
     client = client_for(admin[1])
