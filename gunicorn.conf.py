@@ -7,6 +7,8 @@ buffering reverse proxy that production runs behind (README, "Running in product
 
 import os
 
+from gunicorn import glogging
+
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 worker_class = "gthread"
@@ -27,6 +29,18 @@ limit_request_field_size = 8190
 # fight over its default path.
 control_socket_disable = True
 
+
+class Logger(glogging.Logger):
+    """gunicorn's, except that a malformed request is logged without the text quoted from it:
+    that may be a header line, an Authorization value among them."""
+
+    def warning(self, msg, *args, **kwargs):
+        if msg.startswith("Invalid request from ip="):
+            msg = msg.split("'", 1)[0].rstrip(": ")
+        super().warning(msg, *args, **kwargs)
+
+
+logger_class = Logger
 # Errors go to stderr; the access log is off unless asked for, and never shows request headers.
 accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "yes", "on"} else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
