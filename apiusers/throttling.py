@@ -197,6 +197,14 @@ FAILED_AUTH = Limit("failed-auth", "THROTTLE_FAILED_AUTH")
 API_KEY = Limit("api-key", "THROTTLE_API_KEY")
 
 
+def count_failed_log_in(sender, credentials, request=None, **kwargs):
+    """Django's user_login_failed signal: a wrong email or password at a log-in page (the
+    browsable API's, the admin's). The page refuses the next attempts itself once the address
+    has used up its limit (probely.urls.throttled_log_in)."""
+    if request is not None:
+        FAILED_AUTH.hit(client_address(request))
+
+
 def client_address(request) -> str:
     """The address a failed authentication is counted against.
 

@@ -38,33 +38,27 @@ def self_contained(view):
 
 
 def throttled(wait: int):
-    """DRF's 429, for the log-in view, which is Django's."""
+    """DRF's 429, for the log-in views, which are Django's."""
     response = json_error(str(Throttled(wait=wait).detail), 429)
     response["Retry-After"] = str(wait)
     return response
 
 
-class LoginView(auth_views.LoginView):
-    """DRF's log-in page with this service's name on it.
+def throttled_log_in(view):
+    """A log-in page that refuses every attempt from an address that has used up
+    THROTTLE_FAILED_AUTH, the right password included: it is not even checked, because
+    passwords can be guessed. Failed log-ins are counted where Django reports them
+    (apiusers.throttling.count_failed_log_in)."""
 
-    A failed log-in counts against the client's address like a bad key. Passwords can be
-    guessed, so once the address has used up THROTTLE_FAILED_AUTH every attempt from it is a
-    429 until the window ends, the right password included: it is not even checked.
-    """
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method == "POST":
+            wait = throttling.FAILED_AUTH.exhausted(throttling.client_address(request))
+            if wait:
+                return throttled(wait)
+        return view(request, *args, **kwargs)
 
-    template_name = "apiusers/login.html"
-
-    def post(self, request, *args, **kwargs):
-        wait = throttling.FAILED_AUTH.exhausted(throttling.client_address(request))
-        if wait:
-            return throttled(wait)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        wait = throttling.FAILED_AUTH.hit(throttling.client_address(self.request))
-        if wait:
-            return throttled(wait)
-        return super().form_invalid(form)
+    return wrapped
 
 
 urlpatterns = [
@@ -84,7 +78,12 @@ urlpatterns = [
         ),
         name="redoc",
     ),
-    path("api-auth/login/", LoginView.as_view()),
+    # DRF's log-in view and page, with this service's name on it.
+    path(
+        "api-auth/login/",
+        throttled_log_in(auth_views.LoginView.as_view(template_name="apiusers/login.html")),
+    ),
     path("api-auth/", include("rest_framework.urls")),
+    path("admin/login/", throttled_log_in(admin.site.login)),
     path("admin/", admin.site.urls),
 ]

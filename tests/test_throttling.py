@@ -266,10 +266,10 @@ def owner(account):
     return human
 
 
-def log_in(password: str, address: str = "127.0.0.1"):
+def log_in(password: str, address: str = "127.0.0.1", page: str = "/api-auth/login/"):
     client = APIClient(REMOTE_ADDR=address)
     form = {"username": "owner@example.com", "password": password, "next": "/api-users/"}
-    return client, client.post("/api-auth/login/", form, format="multipart")
+    return client, client.post(page, form, format="multipart")
 
 
 def test_failed_log_ins_are_throttled_even_for_the_right_password(store, settings, owner):
@@ -310,3 +310,16 @@ def test_two_servers_share_the_failure_count_through_redis(tmp_path):
     assert [status for status, _ in failures] == [401] * 20
     assert [status for status, _ in refused] == [429, 429]
     assert all(b"Request was throttled." in body for _, body in refused)
+
+
+def test_failed_log_ins_at_the_admin_count_and_are_throttled_too(settings, owner):
+    settings.THROTTLE_FAILED_AUTH = "3/hour"
+
+    failures = [log_in("wrong", page=page)[1].status_code for page in ("/admin/login/",) * 2]
+    failures.append(log_in("wrong")[1].status_code)
+    refused = log_in("wrong", page="/admin/login/")[1]
+
+    assert failures == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.json() == throttled_body(refused)
+    assert log_in("wrong")[1].status_code == 429
