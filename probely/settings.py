@@ -243,7 +243,9 @@ SPECTACULAR_SETTINGS = {
 # in a SQLite file that every process of this machine shares.
 THROTTLE_FAILED_AUTH = env_rate("THROTTLE_FAILED_AUTH", "20/minute")
 THROTTLE_API_KEY = env_rate("THROTTLE_API_KEY", "1200/minute")
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 THROTTLE_SQLITE_PATH = BASE_DIR / "var" / "throttle.sqlite3"
 THROTTLE_KEY_PREFIX = "throttle:"
 # Whom to believe about the client's address in X-Forwarded-For: nobody (0, the default: the

@@ -89,8 +89,11 @@ def test_trusted_proxies_take_a_count_or_networks():
 def test_malformed_rate_limit_settings_are_refused():
     rate = manage("check", **PRODUCTION, THROTTLE_API_KEY="lots")
     proxies = manage("check", **PRODUCTION, TRUSTED_PROXIES="the load balancer")
+    redis = manage("check", **PRODUCTION, REDIS_URL="redis.example.com:6379")
 
     assert rate.returncode != 0
     assert "THROTTLE_API_KEY must read like 20/minute (or be empty), not 'lots'." in rate.stderr
     assert proxies.returncode != 0
     assert "TRUSTED_PROXIES must be a number of proxies" in proxies.stderr
+    assert redis.returncode != 0
+    assert "REDIS_URL must start with redis://, rediss:// or unix://." in redis.stderr
