@@ -33,11 +33,12 @@ INCORRECT = {"detail": "Incorrect authentication credentials."}
 BAD_KEY = "JWT 11111111.1111111111111111111111111111111111111111"
 
 
-def redis_reachable() -> bool:
+def require_redis() -> str:
     try:
-        return redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        return False
+        pytest.skip(f"Redis at {TEST_REDIS_URL} is unreachable (set TEST_REDIS_URL)")
+    return TEST_REDIS_URL
 
 
 def throttled_body(response) -> dict:
@@ -68,9 +69,7 @@ def own_counters(settings, monkeypatch, tmp_path):
 def store(request, settings):
     """Each store in turn: the local SQLite file, then Redis."""
     if request.param == "redis":
-        if not redis_reachable():
-            pytest.skip(f"Redis at {TEST_REDIS_URL} is unreachable (set TEST_REDIS_URL)")
-        settings.REDIS_URL = TEST_REDIS_URL
+        settings.REDIS_URL = require_redis()
     return request.param
 
 
@@ -133,9 +132,7 @@ def test_requests_per_api_key_are_limited(store, settings, account, admin, api_u
 
 def test_a_request_costs_one_redis_round_trip(settings, monkeypatch, admin, api_user):
     """Valid key or bad, one round trip (the pipeline's INCR and EXPIREAT go together)."""
-    if not redis_reachable():
-        pytest.skip(f"Redis at {TEST_REDIS_URL} is unreachable (set TEST_REDIS_URL)")
-    settings.REDIS_URL = TEST_REDIS_URL
+    settings.REDIS_URL = require_redis()
     settings.THROTTLE_FAILED_AUTH = "100/hour"
     settings.THROTTLE_API_KEY = "100/hour"
     client_for(admin[1]).get(url(api_user))  # the connection's own handshake comes first
@@ -296,9 +293,7 @@ def test_successful_log_ins_do_not_count(settings, owner):
 @pytest.mark.live
 def test_two_servers_share_the_failure_count_through_redis(tmp_path):
     """20 failures spread over two servers: the 21st, on either one, is refused."""
-    if not redis_reachable():
-        pytest.skip(f"Redis at {TEST_REDIS_URL} is unreachable (set TEST_REDIS_URL)")
-    env = {"REDIS_URL": TEST_REDIS_URL, "THROTTLE_FAILED_AUTH": "20/hour", "TRUSTED_PROXIES": "1"}
+    env = {"REDIS_URL": require_redis(), "THROTTLE_FAILED_AUTH": "20/hour", "TRUSTED_PROXIES": "1"}
     # A client address of this test alone, as the trusted proxy in front would report it.
     address = ipaddress.ip_address("10.0.0.0") + secrets.randbelow(2**24)
     # A malformed key is refused before any query: the servers' database stays empty.
