@@ -20,7 +20,7 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 
-# What gunicorn refuses itself, with a plain-text 400 or 431, before Django sees the request.
+# What gunicorn refuses itself (a small HTML 414 or 431; README), before Django sees it.
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
