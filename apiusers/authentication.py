@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from . import keys
+from . import keys, throttling
 from .models import ApiKey
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -17,6 +17,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     with the same body: malformed, unknown, revoked, expired (rotated out) and deactivated keys
     are indistinguishable.
     The lookup is one indexed query by prefix; the digest comparison is constant-time.
+
+    Both rate limits are applied here, before anything is written: a failure counts against
+    the client's address (over THROTTLE_FAILED_AUTH it is a 429 instead of the 401), a valid
+    key against its own limit (THROTTLE_API_KEY). A valid key works from an address that is
+    throttled for failures: keys are far too long to guess, so the failures of others sharing
+    the address (a NAT, a proxy) must not lock its owner out.
     """
 
     keyword = "JWT"
@@ -25,6 +31,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request)
         if not header:
             return None
+        try:
+            api_key = self.verified_key(header)
+        except exceptions.AuthenticationFailed:
+            wait = throttling.FAILED_AUTH.hit(throttling.client_address(request))
+            if wait:
+                raise exceptions.Throttled(wait=wait) from None
+            raise
+        wait = throttling.API_KEY.hit(api_key.pk)
+        if wait:
+            raise exceptions.Throttled(wait=wait)
+        self.note_use(api_key)
+        return api_key.user, api_key
+
+    def verified_key(self, header: bytes) -> ApiKey:
         try:
             keyword, key = header.decode("ascii").split(" ")
         except (UnicodeDecodeError, ValueError):
@@ -44,8 +64,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed() from None
         if not keys.matches(key, api_key.digest):
             raise exceptions.AuthenticationFailed()
-        self.note_use(api_key)
-        return api_key.user, api_key
+        return api_key
 
     @staticmethod
     def note_use(api_key: ApiKey) -> None:

@@ -2,14 +2,24 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from .ids import ID_HELP_TEXT
 from .services.authority import LAST_OWNER
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's, with every id in a path described as the docs describe ids."""
+    """drf-spectacular's, with every id in a path described as the docs describe ids, and the
+    429 of the rate limits on every operation (any request authenticates first)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        responses["429"] = self._get_response_for_code(THROTTLED, "429", direction=direction)
+        return responses
+
+    def get_override_parameters(self):
+        return [*super().get_override_parameters(), RETRY_AFTER]
 
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)
@@ -94,3 +104,16 @@ DELETED_MEANWHILE = detail_error(
     "change it. Nothing was changed.",
 )
 WRITE_ERRORS = {**STANDARD_ERRORS, 403: FORBIDDEN_WRITE, 409: LAST_OWNER_CONFLICT}
+THROTTLED = detail_error(
+    "Request was throttled. Expected available in 42 seconds.",
+    "Too many failed authentications from the caller's address (THROTTLE_FAILED_AUTH), or too "
+    "many requests with this key (THROTTLE_API_KEY). Retry after `Retry-After` seconds; a "
+    "valid key keeps working from an address throttled for failures.",
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    location=OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds until the rate limit's window ends.",
+)

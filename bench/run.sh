@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark GET and PATCH /api-users/{id}/ as production runs it: gunicorn (2 sync workers,
-# DEBUG off) on PostgreSQL, with the load from a second process on loopback.
+# Benchmark GET and PATCH /api-users/{id}/ as production runs it: gunicorn (gunicorn.conf.py,
+# 2 workers, DEBUG off) on PostgreSQL, with the load from a second process on loopback.
 #   bench/run.sh                      # 15 s per scenario, 8 client threads
 #   SECONDS_PER_RUN=30 CONCURRENCY=16 bench/run.sh
 set -euo pipefail
@@ -13,6 +13,8 @@ WORKERS=${WORKERS:-2}
 export DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench}
 export DJANGO_SECRET_KEY=bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz
 export DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=false DJANGO_LOG_LEVEL=WARNING
+# One key makes every request: its rate limit would cap the throughput being measured.
+export THROTTLE_API_KEY=
 PY=.venv/bin/python
 
 echo "== Preparing database $DATABASE_URL =="
@@ -25,7 +27,7 @@ target=$($PY manage.py create_api_user bench-target --account Bench --role Devel
 key=$($PY -c "import json,sys; print(json.loads(sys.argv[1])['key'])" "$admin")
 target_id=$($PY -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$target")
 
-echo "== Starting gunicorn ($WORKERS workers) on 127.0.0.1:$PORT =="
+echo "== Starting gunicorn ($WORKERS threaded workers) on 127.0.0.1:$PORT =="
 .venv/bin/gunicorn probely.wsgi -w "$WORKERS" -b "127.0.0.1:$PORT" --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

@@ -4,7 +4,9 @@ Every variable is documented in README.md ("Configuration"). The defaults are th
 production (DEBUG off, HTTPS-only cookies); `make run` opts into development mode explicitly.
 """
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -26,6 +28,28 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit, `<count>/<second|minute|hour|day>`; empty turns the limit off."""
+    value = os.environ.get(name, default).strip()
+    if value and not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", value):
+        raise ImproperlyConfigured(f"{name} must read like 20/minute (or be empty), not {value!r}.")
+    return value
+
+
+def env_proxies(name: str) -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """How many proxies stand in front of the service, or their addresses and networks."""
+    value = os.environ.get(name, "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name)]
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a number of proxies or a comma-separated list of addresses and "
+            f"networks, not {value!r}."
+        ) from None
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -112,10 +136,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "pool": {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
-            "timeout": 10,
+            "timeout": 5,
         },
-        # A request never waits on a row lock or a runaway statement for longer than this.
-        "options": "-c lock_timeout=10000 -c statement_timeout=30000",
+        # A request never waits on a row lock or a runaway statement for longer than this. With
+        # the pool's wait above, the worst case stays below gunicorn's worker timeout (30 s, in
+        # gunicorn.conf.py), so the client gets the JSON 503 rather than a dropped connection.
+        "options": "-c lock_timeout=5000 -c statement_timeout=15000",
     }
 
 AUTH_USER_MODEL = "apiusers.User"
@@ -211,6 +237,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Rate limits (apiusers/throttling.py): failed authentications per client address, requests per
+# API key. The counters live in Redis when REDIS_URL is set, shared by every server; otherwise
+# in a SQLite file that every process of this machine shares.
+THROTTLE_FAILED_AUTH = env_rate("THROTTLE_FAILED_AUTH", "20/minute")
+THROTTLE_API_KEY = env_rate("THROTTLE_API_KEY", "1200/minute")
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+THROTTLE_SQLITE_PATH = BASE_DIR / "var" / "throttle.sqlite3"
+THROTTLE_KEY_PREFIX = "throttle:"
+# Whom to believe about the client's address in X-Forwarded-For: nobody (0, the default: the
+# connection's address counts), the last N proxies, or proxies at these addresses/networks.
+TRUSTED_PROXIES = env_proxies("TRUSTED_PROXIES")
 
 LOGGING = {
     "version": 1,

@@ -1,14 +1,18 @@
 from functools import wraps
 
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
+
+from apiusers import throttling
+from apiusers.middleware import json_error
 
 # The docs are public, like the published ones they replace: no credentials are needed, and any
 # that are sent are not looked at (a bad key does not make the docs a 401).
@@ -33,6 +37,30 @@ def self_contained(view):
     return wrapped
 
 
+def throttled(wait: int):
+    """DRF's 429, for the log-in views, which are Django's."""
+    response = json_error(str(Throttled(wait=wait).detail), 429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def throttled_log_in(view):
+    """A log-in page that refuses every attempt from an address that has used up
+    THROTTLE_FAILED_AUTH, the right password included: it is not even checked, because
+    passwords can be guessed. Failed log-ins are counted where Django reports them
+    (apiusers.throttling.count_failed_log_in)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method == "POST":
+            wait = throttling.FAILED_AUTH.exhausted(throttling.client_address(request))
+            if wait:
+                return throttled(wait)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 urlpatterns = [
     path("", include("apiusers.urls")),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
@@ -51,7 +79,11 @@ urlpatterns = [
         name="redoc",
     ),
     # DRF's log-in view and page, with this service's name on it.
-    path("api-auth/login/", LoginView.as_view(template_name="apiusers/login.html")),
+    path(
+        "api-auth/login/",
+        throttled_log_in(auth_views.LoginView.as_view(template_name="apiusers/login.html")),
+    ),
     path("api-auth/", include("rest_framework.urls")),
+    path("admin/login/", throttled_log_in(admin.site.login)),
     path("admin/", admin.site.urls),
 ]

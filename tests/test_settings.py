@@ -14,7 +14,8 @@ PRODUCTION = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    settings = ("DJANGO_", "DATABASE_", "THROTTLE_", "REDIS_URL", "TRUSTED_PROXIES")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(settings)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -59,3 +60,40 @@ def test_postgresql_uses_the_connection_pool():
     result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
 
     assert "'max_size': 20" in result.stdout
+
+
+def test_rate_limits_and_trusted_proxies_have_safe_defaults():
+    script = (
+        "from django.conf import settings; "
+        "print(settings.THROTTLE_FAILED_AUTH, settings.THROTTLE_API_KEY, "
+        "repr(settings.REDIS_URL), settings.TRUSTED_PROXIES)"
+    )
+
+    result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
+
+    assert result.stdout.split() == ["20/minute", "1200/minute", "''", "[]"]
+
+
+def test_trusted_proxies_take_a_count_or_networks():
+    script = "from django.conf import settings; print(settings.TRUSTED_PROXIES)"
+
+    count = manage("shell", "--no-imports", "-c", script, **PRODUCTION, TRUSTED_PROXIES="2")
+    networks = manage(
+        "shell", "--no-imports", "-c", script, **PRODUCTION, TRUSTED_PROXIES="10.0.0.0/8, ::1"
+    )
+
+    assert count.stdout.strip() == "2"
+    assert networks.stdout.strip() == "[IPv4Network('10.0.0.0/8'), IPv6Network('::1/128')]"
+
+
+def test_malformed_rate_limit_settings_are_refused():
+    rate = manage("check", **PRODUCTION, THROTTLE_API_KEY="lots")
+    proxies = manage("check", **PRODUCTION, TRUSTED_PROXIES="the load balancer")
+    redis = manage("check", **PRODUCTION, REDIS_URL="redis.example.com:6379")
+
+    assert rate.returncode != 0
+    assert "THROTTLE_API_KEY must read like 20/minute (or be empty), not 'lots'." in rate.stderr
+    assert proxies.returncode != 0
+    assert "TRUSTED_PROXIES must be a number of proxies" in proxies.stderr
+    assert redis.returncode != 0
+    assert "REDIS_URL must start with redis://, rediss:// or unix://." in redis.stderr

@@ -1,0 +1,46 @@
+"""gunicorn's settings for this service: `gunicorn probely.wsgi`, run from this folder, reads them.
+
+Threaded workers: a client that sends its request slowly holds one thread, not a whole worker,
+so a few such clients do not stop the others being served. Many of them are the business of the
+buffering reverse proxy that production runs behind (README, "Running in production").
+"""
+
+import os
+
+from gunicorn import glogging
+
+bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS") or 8)
+
+# A worker whose main loop is silent this long is killed. PostgreSQL's lock and statement
+# timeouts and the connection pool's wait (probely/settings.py) end well before, with a JSON 503.
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+
+# What gunicorn refuses itself (a small HTML 414 or 431; README), before Django sees it.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+
+# No runtime control socket: nothing here uses `gunicornc`, and two servers on one machine would
+# fight over its default path.
+control_socket_disable = True
+
+
+class Logger(glogging.Logger):
+    """gunicorn's, except that a malformed request is logged without the text quoted from it:
+    that may be a header line, an Authorization value among them."""
+
+    def warning(self, msg, *args, **kwargs):
+        if msg.startswith("Invalid request from ip="):
+            msg = msg.split("'", 1)[0].rstrip(": ")
+        super().warning(msg, *args, **kwargs)
+
+
+logger_class = Logger
+# Errors go to stderr; the access log is off unless asked for, and never shows request headers.
+accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "yes", "on"} else None
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
