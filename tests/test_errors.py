@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from apiusers.ids import new_id
 from apiusers.models import Label, User
+from apiusers.services import history
 
 from .conftest import client_for, url
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key
@@ -295,14 +296,15 @@ def test_unexpected_error_outside_the_view_is_the_documented_json_500(
 
 
 def test_a_500_leaves_no_half_applied_write(admin_client, api_user):
-    """The labels are replaced, then saving the user fails: the whole PATCH is rolled back."""
+    """The labels are replaced and the user saved, then recording the history fails: the whole
+    PATCH is rolled back."""
     during_the_request = []
 
     def labels_set_then_save_fails(*args, **kwargs):
         during_the_request.append(label_names(api_user))
         raise RuntimeError("boom")
 
-    with mock.patch.object(User, "save", side_effect=labels_set_then_save_fails):
+    with mock.patch.object(history, "record_many", side_effect=labels_set_then_save_fails):
         response = admin_client.patch(
             url(api_user),
             {"name": "renamed", "labels": [{"name": "new", "color": "#000000"}]},

@@ -16,7 +16,6 @@ from ..filters import (
 from ..ids import ID_PATTERN
 from ..models import User
 from ..openapi import (
-    DELETED_MEANWHILE,
     FORBIDDEN_WRITE,
     INVALID_PAGE,
     STANDARD_ERRORS,
@@ -220,17 +219,12 @@ class ApiUserViewSet(
         responses={
             200: BulkUpdateResultSerializer,
             400: VALIDATION_ERROR,
-            **WRITE_ERRORS,
-            404: DELETED_MEANWHILE,
+            **{code: WRITE_ERRORS[code] for code in (401, 403, 409, 500)},
         },
     )
     @action(detail=False, methods=["post"], url_path="bulk/update")
     def bulk_update(self, request):
-        serializer = self.get_serializer(
-            data=request.data,
-            partial=True,
-            context={**self.get_serializer_context(), "api_users": self.get_queryset()},
-        )
+        serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         ids = data.pop("ids")
