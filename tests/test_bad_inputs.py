@@ -13,6 +13,7 @@ label name that exists only in another account creates a label in the caller's o
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from rest_framework.test import APIClient
 
@@ -41,7 +42,7 @@ TOO_MANY_LABELS = {
 DUPLICATE_LABELS = {"labels": ["Label names must be unique within a request."]}
 FORM_LABELS = {
     "labels": [
-        "In a form body, send labels as labels[0]name=...&labels[0]color=... "
+        "In a form body, send labels as labels[0]name=...&labels[0]color=..., indexes 0 to 999 "
         "(a row whose name and color are both empty is ignored)."
     ]
 }
@@ -51,6 +52,9 @@ BAD_CREDENTIALS = {"detail": "Incorrect authentication credentials."}
 FORM_NOT_UTF8 = {"detail": "Form parse error - the body is not valid UTF-8."}
 MULTIPART_NOT_UTF8 = {"detail": "Multipart form parse error - the body is not valid UTF-8."}
 FORM_TOO_MANY_FIELDS = {"detail": "Form parse error - more than 1000 fields."}
+MULTIPART_FILE = {"detail": "Multipart form parse error - file parts are not accepted."}
+TOO_LONG = ["Ensure this field has no more than 255 characters."]
+COLOR_TOO_LONG = {"labels": {"0": {"color": TOO_LONG}}}
 
 
 def database_state() -> dict:
@@ -283,6 +287,30 @@ REFUSED = [
         {"labels": {"0": {"name": CONTROL_CHARACTERS}}},
         id="07-bidi-override-in-label-name",
     ),
+    # 7. ... also at either end of a value, where whitespace trimming would drop them unseen.
+    *(
+        pytest.param(as_json({"name": name}), 400, {"name": CONTROL_CHARACTERS}, id=f"07-edge-{i}")
+        for i, name in [
+            ("leading-unit-separator", "\u001fabc"),
+            ("trailing-record-separator", "abc\u001e"),
+            ("trailing-next-line", "abc\u0085"),
+            ("leading-tab", "\tabc"),
+            ("trailing-newline", "abc\n"),
+        ]
+    ),
+    pytest.param(as_form("name=%1Fabc"), 400, {"name": CONTROL_CHARACTERS}, id="07-edge-form"),
+    pytest.param(
+        as_json({"labels": [{"name": "a" * 255 + "\u001e", "color": ""}]}),
+        400,
+        {"labels": {"0": {"name": CONTROL_CHARACTERS}}},
+        id="07-edge-label-name-of-256",
+    ),
+    pytest.param(
+        as_form("labels[0]name=%1Eci&labels[0]color="),
+        400,
+        {"labels": {"0": {"name": CONTROL_CHARACTERS}}},
+        id="07-edge-label-name-form",
+    ),
     # 8. Deep nesting.
     pytest.param(
         raw(b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
@@ -390,7 +418,10 @@ REFUSED = [
     # 17. Blank names (whitespace is trimmed first).
     pytest.param(as_json({"name": ""}), 400, {"name": BLANK}, id="17-empty-name"),
     pytest.param(as_json({"name": "   "}), 400, {"name": BLANK}, id="17-spaces-name"),
-    pytest.param(as_json({"name": "\t\n "}), 400, {"name": BLANK}, id="17-whitespace-name"),
+    pytest.param(as_json({"name": "  \u3000 "}), 400, {"name": BLANK}, id="17-whitespace-name"),
+    pytest.param(
+        as_json({"name": "\t\n "}), 400, {"name": CONTROL_CHARACTERS}, id="17-control-whitespace"
+    ),
     pytest.param(as_form("name="), 400, {"name": BLANK}, id="17-empty-name-form"),
     pytest.param(
         as_json({"labels": [{"name": " ", "color": ""}]}),
@@ -503,6 +534,26 @@ REFUSED = [
         {"labels": {"0": {"color": NOT_NULL}}},
         id="24-color-null",
     ),
+    # 24b. Colours longer than 255 characters (each one would be copied into every answer
+    # that lists a user carrying the label).
+    pytest.param(
+        as_json({"labels": [{"name": "x", "color": "a" * 256}]}),
+        400,
+        COLOR_TOO_LONG,
+        id="24-color-of-256",
+    ),
+    pytest.param(
+        as_json({"labels": [{"name": "x", "color": "a" * 2_400_000}]}),
+        400,
+        COLOR_TOO_LONG,
+        id="24-color-of-2.4mb",
+    ),
+    pytest.param(
+        as_form("labels[0]name=x&labels[0]color=" + "a" * 256),
+        400,
+        COLOR_TOO_LONG,
+        id="24-color-of-256-form",
+    ),
     # 25. Duplicate label names in one request, also after trimming.
     pytest.param(
         as_json({"labels": [{"name": "x", "color": ""}, {"name": "x", "color": "#000000"}]}),
@@ -552,6 +603,28 @@ REFUSED = [
     ),
     pytest.param(
         as_form("labels[-1]name=x&labels[-1]color="), 400, FORM_LABELS, id="39-negative-index"
+    ),
+    pytest.param(
+        as_form("labels[1000]name=x&labels[1000]color="), 400, FORM_LABELS, id="39-index-1000"
+    ),
+    pytest.param(
+        as_form(f"labels[{'9' * 5000}]name=x&labels[{'9' * 5000}]color="),
+        400,
+        FORM_LABELS,
+        id="39-index-of-5000-digits",
+    ),
+    # 40. File parts: no field takes a file, so a multipart body that carries one is refused.
+    pytest.param(
+        as_multipart({"name": "renamed", "file": SimpleUploadedFile("a.bin", b"abc")}),
+        400,
+        MULTIPART_FILE,
+        id="40-file-part",
+    ),
+    pytest.param(
+        as_multipart({"name": SimpleUploadedFile("name.txt", b"renamed", "text/plain")}),
+        400,
+        MULTIPART_FILE,
+        id="40-name-as-a-file-part",
     ),
     # 41. JSON in another charset than UTF-8.
     *(
@@ -676,6 +749,11 @@ def test_any_color_of_the_documented_pattern_is_accepted(client, account, api_us
             {"labels": [{"name": "a" * 255, "color": ""}]},
             lambda user: user.labels.get().name == "a" * 255,
             id="label-name",
+        ),
+        pytest.param(
+            {"labels": [{"name": "x", "color": "a" * 255}]},
+            lambda user: user.labels.get().color == "a" * 255,
+            id="label-color",
         ),
     ],
 )

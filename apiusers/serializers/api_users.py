@@ -70,9 +70,11 @@ class CreatedApiUserSerializer(ApiUserSerializer):
         return self.context["key"]
 
 
-FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]+)\](?:name|color)\Z")
+# Row indexes have at most three digits: a form body holds at most 1000 fields (Django's
+# DATA_UPLOAD_MAX_NUMBER_FIELDS), so at most 500 rows, and a longer number is no row anyone sent.
+FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]{1,3})\](?:name|color)\Z")
 FORM_LABELS_ERROR = (
-    "In a form body, send labels as labels[0]name=...&labels[0]color=... "
+    "In a form body, send labels as labels[0]name=...&labels[0]color=..., indexes 0 to 999 "
     "(a row whose name and color are both empty is ignored)."
 )
 
