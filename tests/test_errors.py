@@ -2,9 +2,11 @@
 
 import json
 import logging
+import re
 from unittest import mock
 
 import pytest
+from django.contrib.admindocs.views import extract_views_from_urlpatterns, simplify_regex
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import (
     IntegrityError,
@@ -13,13 +15,21 @@ from django.db import (
     connection,
     connections,
 )
+from django.urls import get_resolver
 from rest_framework.test import APIClient
 
 from apiusers.ids import new_id
 from apiusers.models import Label, User
 
 from .conftest import client_for, url
-from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key
+from .factories import (
+    AccountFactory,
+    ApiUserFactory,
+    LabelFactory,
+    TargetFactory,
+    TeamFactory,
+    api_user_with_key,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +173,78 @@ def test_unsupported_method_on_a_collection_is_a_json_405(admin_client):
 
     assert_json_error(response, 405, {"detail": 'Method "DELETE" not allowed.'})
     assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
+
+
+# OPTIONS ------------------------------------------------------------------------------------
+
+# Pages for people, where Django answers OPTIONS itself (an empty page, or a redirect to log in).
+HTML_PREFIXES = ("/admin/", "/api-auth/")
+
+
+def every_route() -> list[str]:
+    """Every path of the URL configuration, with its parameters as `<name>`."""
+    return sorted(
+        {
+            simplify_regex(regex)
+            for _, regex, _, _ in extract_views_from_urlpatterns(get_resolver().url_patterns)
+        }
+    )
+
+
+@pytest.fixture
+def route_ids(account, api_user) -> dict:
+    """The id a route's `<pk>` takes, by the path before it: an object of the caller's account."""
+    return {
+        "/api-users/<api_user_id>/roles/": api_user.user_roles.get().id,
+        "/api-users/": api_user.id,
+        "/labels/users/": api_user.labels.first().id,
+        "/roles/": api_user.user_roles.get().role_id,
+        "/teams/": TeamFactory(account=account).id,
+        "/targets/": TargetFactory(account=account).id,
+    }
+
+
+def concrete(route: str, api_user, route_ids: dict) -> str:
+    def value(match):
+        if match["name"] == "pk":
+            return next(pk for prefix, pk in route_ids.items() if route.startswith(prefix))
+        return api_user.id
+
+    return re.sub(r"<(?:\w+:)?(?P<name>\w+)>", value, route)
+
+
+def test_every_route_answers_options_without_a_server_error(admin_client, api_user, route_ids):
+    admin_client.raise_request_exception = False
+    routes = every_route()
+    assert "/api-users/roles/bulk/create/" in routes
+    assert "/docs/" in routes
+
+    answers = {
+        route: admin_client.options(concrete(route, api_user, route_ids)) for route in routes
+    }
+
+    assert {route: r.status_code for route, r in answers.items() if r.status_code >= 500} == {}
+    assert {
+        route: r["Content-Type"]
+        for route, r in answers.items()
+        if not route.startswith(HTML_PREFIXES) and r["Content-Type"] != "application/json"
+    } == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "serializer_field"),
+    [
+        ("/api-users/roles/bulk/", "delete"),
+        ("/api-users/roles/bulk/create/", "api_users"),
+        ("/api-users/roles/bulk/delete/", "ids"),
+        ("/api-users/roles/bulk/update/", "user_roles"),
+    ],
+)
+def test_options_of_a_bulk_role_route_describes_its_post(admin_client, path, serializer_field):
+    response = admin_client.options(path)
+
+    assert response.status_code == 200
+    assert serializer_field in response.json()["actions"]["POST"]
 
 
 # 413 ----------------------------------------------------------------------------------------

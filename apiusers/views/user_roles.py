@@ -205,7 +205,8 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
     }
 
     def get_serializer_class(self):
-        return self.serializer_classes[self.action]
+        # Each route has one action, its POST; OPTIONS (action "metadata") describes that one.
+        return self.serializer_classes[self.action_map["post"]]
 
     def validated(self) -> dict:
         serializer = self.get_serializer(data=self.request.data)
