@@ -1,14 +1,22 @@
 """OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 from .ids import ID_HELP_TEXT
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's, with every id in a path described as the docs describe ids."""
+    """drf-spectacular's, with every id in a path described as the docs describe ids, and the
+    bounds of every list stated.
+
+    drf-spectacular states a ListField's `min_length`/`max_length` only; a list of nested
+    objects (`many=True`) gets neither, nor does a list that may not be empty."""
 
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)
@@ -16,6 +24,31 @@ class AutoSchema(openapi.AutoSchema):
             if parameter["name"] == "id" or parameter["name"].endswith("_id"):
                 parameter.setdefault("description", ID_HELP_TEXT)
         return parameters
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ListSerializer | serializers.ListField) and schema:
+            if getattr(field, "max_length", None) is not None:
+                schema.setdefault("maxItems", field.max_length)
+            min_items = max(getattr(field, "min_length", None) or 0, int(not field.allow_empty))
+            if min_items:
+                schema.setdefault("minItems", min_items)
+        return schema
+
+
+class AtLeastOneBulkOperation(OpenApiSerializerExtension):
+    """Bulk operations on role assignments need at least one non-empty list, which JSON Schema
+    states as `anyOf`."""
+
+    target_class = "apiusers.serializers.user_roles.ApiUserRolesBulkSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["anyOf"] = [
+            {"required": [name], "properties": {name: {"minItems": 1}}}
+            for name in ("create", "update", "delete")
+        ]
+        return schema
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

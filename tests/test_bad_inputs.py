@@ -11,8 +11,10 @@ label name that exists only in another account creates a label in the caller's o
 """
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from rest_framework.test import APIClient
@@ -906,3 +908,35 @@ def test_valid_key_of_an_inactive_api_user_is_a_401(account, api_user):
     assert_json(response, 401, BAD_CREDENTIALS)
     assert response["WWW-Authenticate"] == "JWT"
     assert database_state() == before
+
+
+# Bounds -------------------------------------------------------------------------------------
+
+
+def unbounded(schema: dict, node: dict, where: str):
+    """The places in a request schema that take a string without a maximum length (or a
+    fixed set of values) or a list without a maximum number of items."""
+    while "$ref" in node or len(node.get("allOf", [])) == 1:
+        ref = node["$ref"] if "$ref" in node else node["allOf"][0]["$ref"]
+        node = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    if node.get("type") == "string" and "maxLength" not in node and "enum" not in node:
+        yield where
+    if node.get("type") == "array":
+        if "maxItems" not in node:
+            yield where
+        yield from unbounded(schema, node["items"], f"{where}[]")
+    for name, child in node.get("properties", {}).items():
+        yield from unbounded(schema, child, f"{where}.{name}")
+
+
+def test_every_request_body_states_a_bound_for_every_string_and_list():
+    schema = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
+    bodies = {
+        f"{method.upper()} {path} {media_type}": content["schema"]
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items()
+    }
+
+    assert len(bodies) > 20
+    assert [where for name, body in bodies.items() for where in unbounded(schema, body, name)] == []

@@ -143,8 +143,9 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
         return labels
 
 
-class ApiUserCreateSerializer(ApiUserUpdateSerializer):
-    """A new API user: `name` is required; labels and roles are optional (none by default)."""
+class ApiUserCreateFormSerializer(ApiUserUpdateSerializer):
+    """A new API user, as a form body writes it: `name` is required, labels are optional (none
+    by default). Roles are nested objects, which a form cannot carry: send them in JSON."""
 
     labels = LabelInputSerializer(
         many=True,
@@ -152,6 +153,15 @@ class ApiUserCreateSerializer(ApiUserUpdateSerializer):
         max_length=MAX_LABELS,
         help_text=f"Labels of the API user. At most {MAX_LABELS}, names unique.",
     )
+
+
+FORM_USER_ROLES_KEY = re.compile(r"^user_roles\b")
+FORM_USER_ROLES_ERROR = "Roles cannot be sent in a form body: send the request as JSON."
+
+
+class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
+    """A new API user: `name` is required; labels and roles are optional (none by default)."""
+
     user_roles = UserRoleInputSerializer(
         many=True,
         required=False,
@@ -163,8 +173,14 @@ class ApiUserCreateSerializer(ApiUserUpdateSerializer):
         ),
     )
 
-    class Meta(ApiUserUpdateSerializer.Meta):
-        fields = [*ApiUserUpdateSerializer.Meta.fields, "user_roles"]
+    class Meta(ApiUserCreateFormSerializer.Meta):
+        fields = [*ApiUserCreateFormSerializer.Meta.fields, "user_roles"]
+
+    def to_internal_value(self, data):
+        # DRF would read no roles from a form body, whatever it holds: refused, not dropped.
+        if html.is_html_input(data) and any(FORM_USER_ROLES_KEY.match(key) for key in data):
+            raise serializers.ValidationError({"user_roles": [FORM_USER_ROLES_ERROR]})
+        return super().to_internal_value(data)
 
 
 class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
@@ -176,6 +192,15 @@ class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
 
     class Meta(ApiUserUpdateSerializer.Meta):
         fields = ["ids", *ApiUserUpdateSerializer.Meta.fields]
+
+    def get_fields(self):
+        # The fields to set are a partial update: none is required and none has a default
+        # (an absent `active` is left as it is), in validation and in the schema alike.
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if name != "ids":
+                field.required, field.default = False, empty
+        return fields
 
     def validate(self, attrs):
         # `ids` is required although the fields to set are a partial update.

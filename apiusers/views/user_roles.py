@@ -9,6 +9,7 @@ from .. import selectors
 from ..ids import ID_PATTERN
 from ..openapi import NOT_AUTHENTICATED, SERVER_ERROR, VALIDATION_ERROR, detail_error
 from ..pagination import PageNumberPagination
+from ..parsers import JSONParser
 from ..permissions import CanManageApiUsers
 from ..serializers.common import UserRoleInputSerializer, UserRoleSerializer
 from ..serializers.user_roles import (
@@ -142,6 +143,8 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """The role assignments of one API user of the caller's account."""
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
+    # Assignments are nested objects, which form bodies cannot carry: they are 415.
+    parser_classes = [JSONParser]
     serializer_class = UserRoleSerializer
     pagination_class = PageNumberPagination
     lookup_value_regex = ID_PATTERN
@@ -197,6 +200,7 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
     """Role assignments of several API users of the caller's account at once."""
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
+    parser_classes = [JSONParser]
     serializer_classes = {
         "bulk_create": ApiUserRolesBulkCreateSerializer,
         "bulk_delete": ApiUserRolesBulkDeleteSerializer,
