@@ -23,6 +23,7 @@ from django.db import (
     connection,
     connections,
 )
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import get_resolver
 from rest_framework.test import APIClient
 
@@ -332,8 +333,14 @@ def chunked(client, method: str, path: str, body: bytes, content_type: str, term
     [
         (b'{"name": "renamed", "labels": [{"name": "new", "color": ""}]}', "application/json"),
         (b"name=renamed&labels[0]name=new&labels[0]color=", "application/x-www-form-urlencoded"),
+        (
+            encode_multipart(
+                BOUNDARY, {"name": "renamed", "labels[0]name": "new", "labels[0]color": ""}
+            ),
+            MULTIPART_CONTENT,
+        ),
     ],
-    ids=["json", "form"],
+    ids=["json", "form", "multipart"],
 )
 def test_chunked_patch_is_applied(admin_client, api_user, body, content_type):
     response = chunked(admin_client, "PATCH", url(api_user), body, content_type)
@@ -462,8 +469,16 @@ def send(port: int, key: str, method: str, path: str, chunks=None, content_type=
             [b"name=renamed&labels[0]", b"name=new&labels[0]color="],
             "application/x-www-form-urlencoded",
         ),
+        (
+            [
+                encode_multipart(
+                    BOUNDARY, {"name": "renamed", "labels[0]name": "new", "labels[0]color": ""}
+                )
+            ],
+            MULTIPART_CONTENT,
+        ),
     ],
-    ids=["json", "form"],
+    ids=["json", "form", "multipart"],
 )
 def test_gunicorn_applies_a_chunked_patch(gunicorn, chunks, content_type):
     port, created = gunicorn
