@@ -407,6 +407,19 @@ def test_the_create_schema_offers_roles_in_json_only():
 # Bulk update -----------------------------------------------------------------------------------
 
 
+def test_bulk_update_refuses_an_overlong_list_of_ids_before_looking_at_any(admin_client, api_user):
+    """Each of 150,000 ids cost a validation (seconds of a worker) before the list's length was
+    checked: the length is checked first, so the errors are not those of the items."""
+    response = admin_client.post(
+        "/api-users/bulk/update/", {"ids": ["0OIl0OIl0OIl"] * 101, "active": False}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"ids": ["Ensure this field has no more than 100 elements."]}
+    api_user.refresh_from_db()
+    assert api_user.active is True
+
+
 def test_bulk_update_request_schema_requires_only_ids():
     schemas = request_schemas("/api-users/bulk/update/", "post")
 

@@ -316,6 +316,35 @@ def test_role_writes_take_json_only_and_refuse_forms_with_415(
     assert held(api_user) == before
 
 
+TOO_MANY = ["Ensure this field has no more than 100 elements."]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "errors"),
+    [
+        (BULK_DELETE, {"ids": ["0OIl0OIl0OIl"] * 101}, {"ids": TOO_MANY}),
+        (BULK, {"delete": ["0OIl0OIl0OIl"] * 101}, {"delete": TOO_MANY}),
+        (
+            BULK_CREATE,
+            {"api_users": ["0OIl0OIl0OIl"] * 101},
+            {"api_users": TOO_MANY, "user_roles": ["This field is required."]},
+        ),
+    ],
+)
+def test_an_overlong_list_of_ids_is_refused_before_looking_at_any(
+    admin_client, api_user, developer, path, body, errors
+):
+    """Each of 150,000 ids cost a validation (seconds of a worker) before the list's length was
+    checked: the length is checked first, so the errors are not those of the items."""
+    before = held(api_user)
+
+    response = admin_client.post(path, body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert held(api_user) == before
+
+
 def test_role_write_schemas_offer_json_only():
     schema = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
     role_paths = [path for path in schema["paths"] if "/roles/" in path]

@@ -7,7 +7,7 @@ from rest_framework.fields import empty
 from rest_framework.utils import html
 
 from .. import keys
-from ..fields import IdField, does_not_exist
+from ..fields import BoundedListField, IdField, does_not_exist
 from ..models import ApiKey, Change, User
 from .common import (
     MAX_USER_ROLES,
@@ -186,7 +186,7 @@ class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
 class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
     """`ids` of the API users to change, and the fields to set on all of them."""
 
-    ids = serializers.ListField(
+    ids = BoundedListField(
         child=IdField(), min_length=1, max_length=MAX_BULK, help_text="List of object IDs."
     )
 
