@@ -145,7 +145,7 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
 
 class ApiUserCreateFormSerializer(ApiUserUpdateSerializer):
     """A new API user, as a form body writes it: `name` is required, labels are optional (none
-    by default). Roles are nested objects, which a form cannot carry: send them in JSON."""
+    by default). Roles are nested objects, sent in JSON only."""
 
     labels = LabelInputSerializer(
         many=True,
@@ -177,7 +177,8 @@ class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
         fields = [*ApiUserCreateFormSerializer.Meta.fields, "user_roles"]
 
     def to_internal_value(self, data):
-        # DRF would read no roles from a form body, whatever it holds: refused, not dropped.
+        # DRF reads roles from a form only in its dotted syntax (`user_roles[0]role.id=...`) and
+        # drops a JSON part unseen; roles are JSON only, so any `user_roles` key is refused.
         if html.is_html_input(data) and any(FORM_USER_ROLES_KEY.match(key) for key in data):
             raise serializers.ValidationError({"user_roles": [FORM_USER_ROLES_ERROR]})
         return super().to_internal_value(data)
