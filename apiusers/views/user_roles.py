@@ -143,7 +143,9 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """The role assignments of one API user of the caller's account."""
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
-    # Assignments are nested objects, which form bodies cannot carry: they are 415.
+    # Assignments are nested objects, written in JSON only (a form body is a 415): a form could
+    # carry them only in DRF's dotted syntax (`role.id`), which the schema cannot describe, and
+    # any other part of one was dropped unseen.
     parser_classes = [JSONParser]
     serializer_class = UserRoleSerializer
     pagination_class = PageNumberPagination
