@@ -70,7 +70,8 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        codings = request.META.get("HTTP_TRANSFER_ENCODING", "").lower().split(",")
+        if "chunked" in (coding.strip() for coding in codings):
             if not request.META.get("wsgi.input_terminated"):
                 return json_error(LENGTH_REQUIRED, 411)
             body = read_at_most(request.META["wsgi.input"], limit)
