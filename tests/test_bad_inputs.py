@@ -366,6 +366,12 @@ REFUSED = [
         FORM_TOO_MANY_FIELDS,
         id="10-10000-labels-form",
     ),
+    pytest.param(
+        as_multipart({f"f{i}": "" for i in range(1001)}),
+        400,
+        FORM_TOO_MANY_FIELDS,
+        id="10-1001-fields-multipart",
+    ),
     # 11. Name longer than 60 code points, whatever their UTF-8 size or grapheme count.
     pytest.param(
         as_json({"name": "\U0001f600" * 61}),
