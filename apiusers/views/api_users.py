@@ -26,6 +26,7 @@ from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.api_users import (
     ApiUserBulkUpdateSerializer,
+    ApiUserCreateFormSerializer,
     ApiUserCreateSerializer,
     ApiUserSerializer,
     ApiUserUpdateSerializer,
@@ -136,9 +137,14 @@ class ApiUserViewSet(
             + LABELS_SEMANTICS
             + "\n\nEach role is given in a scope (`account`, or a `team` or `target` of the "
             "caller's account); ids of another account are refused like missing ones. A caller "
-            "grants only roles whose permissions it holds (403 otherwise)."
+            "grants only roles whose permissions it holds (403 otherwise). Roles are sent in JSON "
+            "only: a form body with a `user_roles` key is a 400."
         ),
-        request=ApiUserCreateSerializer,
+        request={
+            "application/json": ApiUserCreateSerializer,
+            "application/x-www-form-urlencoded": ApiUserCreateFormSerializer,
+            "multipart/form-data": ApiUserCreateFormSerializer,
+        },
         responses={
             201: CreatedApiUserSerializer,
             400: VALIDATION_ERROR,
