@@ -190,7 +190,7 @@ class Label(BaseModel):
         return self.name
 
 
-class Permission(models.TextChoices):
+class PermissionCode(models.TextChoices):
     """What a role allows in this service. Roles hold a list of these codes."""
 
     VIEW_USERS = "users.view", "See users and API users"
