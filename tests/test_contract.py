@@ -1,0 +1,66 @@
+"""What the contract fuzzer (.ci/contract) relies on: the seeding command and its ids."""
+
+import json
+import tomllib
+from importlib import import_module
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apiusers.management.commands.seed_contract import IDS
+from apiusers.models import Label, Team, UserRole
+
+from .conftest import client_for, url
+
+BUILTIN_ROLES = import_module("apiusers.migrations.0002_builtin_roles").BUILTIN_ROLES
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seed() -> dict:
+    out = StringIO()
+    call_command("seed_contract", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_seed_contract_gives_a_working_owner_key_and_the_ids_it_made():
+    seeded = seed()
+
+    client = client_for(seeded["key"])
+    caller = client.get(url(IDS["caller"]))
+    assert caller.status_code == 200
+    assert [role["role"]["name"] for role in caller.json()["user_roles"]] == ["Owner"]
+    assert seeded["ids"] == IDS
+    for name in ("reader", "editor", "doomed", "rotated", "holder", "bulk_a", "bulk_b"):
+        assert client.get(url(IDS[name])).status_code == 200
+    holder_roles = client.get(f"{url(IDS['holder'])}roles/").json()["results"]
+    assert {IDS["role_kept"], IDS["role_dropped"]} <= {role["id"] for role in holder_roles}
+    history = client.get(f"{url(IDS['reader'])}history/").json()
+    assert [change["action"] for change in history["results"]] == ["updated", "created"]
+    for path in ("labels/users/{label_kept}", "labels/users/{label_dropped}", "teams/{team}"):
+        assert client.get("/" + path.format(**IDS) + "/").status_code == 200
+    assert UserRole.objects.filter(id__in=[IDS["role_bulk_a"], IDS["role_bulk_b"]]).count() == 2
+
+
+def test_seed_contract_refuses_a_database_it_has_seeded():
+    seed()
+
+    with pytest.raises(CommandError, match="seed a fresh database"):
+        seed()
+    assert Team.objects.count() == 1
+    assert Label.objects.count() == 2
+
+
+def test_the_fuzzer_configuration_names_only_seeded_ids():
+    config = (ROOT / ".ci" / "schemathesis.toml").read_text()
+    named = set()
+    for operation in tomllib.loads(config)["operations"]:
+        named |= set(operation.get("parameters", {}).values())
+    for dictionary in tomllib.loads(config)["dictionaries"].values():
+        named |= set(dictionary["values"])
+    builtin_roles = {role_id for role_id, _, _ in BUILTIN_ROLES}
+    assert named - builtin_roles <= set(IDS.values()) - {IDS["caller"]}
