@@ -1,7 +1,10 @@
 """OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.utils import OpenApiResponse
 
 from .ids import ID_HELP_TEXT
@@ -29,6 +32,17 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "The API key, prefixed with `JWT `: `Authorization: JWT <key>`.",
         }
+
+
+class ListedApiUserScheme(OpenApiSerializerExtension):
+    """A listed API user requires only `id`: `exclude` may leave out any other field."""
+
+    target_class = "apiusers.serializers.api_users.ListedApiUserSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["required"] = ["id"]
+        return schema
 
 
 def _string_list(example: str) -> dict:

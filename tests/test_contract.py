@@ -1,4 +1,5 @@
-"""What the contract fuzzer (.ci/contract) relies on: the seeding command and its ids."""
+"""What the contract fuzzer (.ci/contract) relies on: the seeding command, and answers that
+match the schema where the fuzzer found that they did not."""
 
 import json
 import tomllib
@@ -7,7 +8,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
+from openapi_schema_validator import OAS30ReadValidator
 
 from apiusers.management.commands.seed_contract import IDS
 from apiusers.models import Label, Team, UserRole
@@ -19,6 +22,7 @@ BUILTIN_ROLES = import_module("apiusers.migrations.0002_builtin_roles").BUILTIN_
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = yaml.safe_load((ROOT / "schema" / "openapi.yaml").read_text())
 
 
 def seed() -> dict:
@@ -64,3 +68,35 @@ def test_the_fuzzer_configuration_names_only_seeded_ids():
         named |= set(dictionary["values"])
     builtin_roles = {role_id for role_id, _, _ in BUILTIN_ROLES}
     assert named - builtin_roles <= set(IDS.values()) - {IDS["caller"]}
+
+
+def response_schema(path: str, method: str = "get", status: str = "200") -> dict:
+    content = SCHEMA["paths"][path][method]["responses"][status]["content"]
+    return {**content["application/json"]["schema"], "components": SCHEMA["components"]}
+
+
+def test_history_documents_only_its_own_parameters():
+    parameters = SCHEMA["paths"]["/api-users/{id}/history/"]["get"]["parameters"]
+
+    assert sorted(parameter["name"] for parameter in parameters) == ["id", "length", "page"]
+
+
+def test_a_list_with_every_field_excluded_matches_the_documented_list(admin_client, api_user):
+    response = admin_client.get(
+        "/api-users/",
+        {"exclude": "name,changed_by,changed,active,labels,user_roles,is_apiuser,key"},
+    )
+
+    assert response.status_code == 200
+    assert {tuple(result) for result in response.json()["results"]} == {("id",)}
+    OAS30ReadValidator(response_schema("/api-users/")).validate(response.json())
+
+
+def test_a_single_api_user_keeps_every_field_required(admin_client, api_user):
+    documented = response_schema("/api-users/{id}/")
+    item = SCHEMA["components"]["schemas"][documented["$ref"].rsplit("/", 1)[1]]
+
+    # user_roles is the one field the published schema leaves optional.
+    assert sorted(item["required"]) == sorted(
+        set(admin_client.get(url(api_user)).json()) - {"user_roles"}
+    )
