@@ -12,8 +12,8 @@ import yaml
 from django.core.management import CommandError, call_command
 from openapi_schema_validator import OAS30ReadValidator
 
-from apiusers.management.commands.seed_contract import IDS
-from apiusers.models import Label, Team, UserRole
+from apiusers.management.commands.seed_contract import CONSUMED, IDS
+from apiusers.models import Label, Team, User, UserRole
 
 from .conftest import client_for, url
 
@@ -38,36 +38,40 @@ def test_seed_contract_gives_a_working_owner_key_and_the_ids_it_made():
     caller = client.get(url(IDS["caller"]))
     assert caller.status_code == 200
     assert [role["role"]["name"] for role in caller.json()["user_roles"]] == ["Owner"]
-    assert seeded["ids"] == IDS
-    for name in ("reader", "editor", "doomed", "rotated", "holder", "bulk_a", "bulk_b"):
-        assert client.get(url(IDS[name])).status_code == 200
-    holder_roles = client.get(f"{url(IDS['holder'])}roles/").json()["results"]
-    assert {IDS["role_kept"], IDS["role_dropped"]} <= {role["id"] for role in holder_roles}
+    assert (seeded["ids"], seeded["consumed"]) == (IDS, CONSUMED)
+    users = ["reader", "editor", "rotated", "holder", "bulk_a", "bulk_b"]
+    for user_id in [*(IDS[name] for name in users), *CONSUMED["doomed"]]:
+        assert client.get(url(user_id)).status_code == 200
+    holder_roles = client.get(f"{url(IDS['holder'])}roles/", {"length": 100}).json()["results"]
+    assert {IDS["role_kept"], *CONSUMED["roles_dropped"]} <= {role["id"] for role in holder_roles}
     history = client.get(f"{url(IDS['reader'])}history/").json()
     assert [change["action"] for change in history["results"]] == ["updated", "created"]
-    for path in ("labels/users/{label_kept}", "labels/users/{label_dropped}", "teams/{team}"):
+    for label_id in [IDS["label_kept"], *CONSUMED["labels_dropped"]]:
+        assert client.get(f"/labels/users/{label_id}/").status_code == 200
+    for path in ("teams/{team}", "targets/{target}"):
         assert client.get("/" + path.format(**IDS) + "/").status_code == 200
     assert UserRole.objects.filter(id__in=[IDS["role_bulk_a"], IDS["role_bulk_b"]]).count() == 2
 
 
 def test_seed_contract_refuses_a_database_it_has_seeded():
     seed()
+    counts = (Team.objects.count(), Label.objects.count(), User.objects.count())
 
     with pytest.raises(CommandError, match="seed a fresh database"):
         seed()
-    assert Team.objects.count() == 1
-    assert Label.objects.count() == 2
+    assert (Team.objects.count(), Label.objects.count(), User.objects.count()) == counts
 
 
 def test_the_fuzzer_configuration_names_only_seeded_ids():
-    config = (ROOT / ".ci" / "schemathesis.toml").read_text()
+    config = tomllib.loads((ROOT / ".ci" / "schemathesis.toml").read_text())
     named = set()
-    for operation in tomllib.loads(config)["operations"]:
-        named |= set(operation.get("parameters", {}).values())
-    for dictionary in tomllib.loads(config)["dictionaries"].values():
+    for dictionary in config["dictionaries"].values():
         named |= set(dictionary["values"])
+    for operation in config["operations"]:
+        named |= {value for value in operation["parameters"].values() if isinstance(value, str)}
     builtin_roles = {role_id for role_id, _, _ in BUILTIN_ROLES}
-    assert named - builtin_roles <= set(IDS.values()) - {IDS["caller"]}
+    seeded = {*IDS.values(), *(id for ids in CONSUMED.values() for id in ids)}
+    assert named - builtin_roles <= seeded - {IDS["caller"]}
 
 
 def response_schema(path: str, method: str = "get", status: str = "200") -> dict:
@@ -100,3 +104,12 @@ def test_a_single_api_user_keeps_every_field_required(admin_client, api_user):
     assert sorted(item["required"]) == sorted(
         set(admin_client.get(url(api_user)).json()) - {"user_roles"}
     )
+
+
+def test_a_field_excluded_twice_is_left_out_once(admin_client, api_user):
+    response = admin_client.get("/api-users/?exclude=key&exclude=key,labels&exclude=key")
+
+    assert response.status_code == 200
+    (result,) = [user for user in response.json()["results"] if user["id"] == api_user.id]
+    shown = ["id", "name", "changed_by", "changed", "active", "user_roles", "is_apiuser"]
+    assert list(result) == shown

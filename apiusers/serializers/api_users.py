@@ -61,7 +61,7 @@ class ListedApiUserSerializer(ApiUserSerializer):
         fields = super().get_fields()
         # The list's `exclude` parameter, validated by apiusers.filters.
         for name in self.context.get("exclude", ()):
-            del fields[name]
+            fields.pop(name, None)  # a name may be given more than once
         return fields
 
 

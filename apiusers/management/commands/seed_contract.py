@@ -14,19 +14,22 @@ IDS = {
     "caller": "CtrCa11erKey",  # the Owner whose key the fuzzer uses; nothing names it
     "reader": "CtrReader111",  # read: GET /api-users/{id}/, its key and its history
     "editor": "CtrEditor111",  # PUT and PATCH /api-users/{id}/
-    "doomed": "CtrDe1ete111",  # DELETE /api-users/{id}/
     "rotated": "CtrRotate111",  # POST /api-users/{id}/rotate-key/
     "holder": "CtrRo1esUser",  # /api-users/{api_user_id}/roles/
     "bulk_a": "CtrBu1kA1111",  # bulk writes
     "bulk_b": "CtrBu1kB1111",
     "role_kept": "CtrRo1eKeep1",  # the holder's: GET, PUT and PATCH .../roles/{id}/
-    "role_dropped": "CtrRo1eDrop1",  # the holder's: DELETE .../roles/{id}/
     "role_bulk_a": "CtrRo1eBu1kA",  # bulk_a's and bulk_b's, for the bulk role writes
     "role_bulk_b": "CtrRo1eBu1kB",
     "team": "CtrTeam11111",
     "target": "CtrTarget111",
     "label_kept": "CtrLabe1Keep",  # GET, PUT and PATCH /labels/users/{id}/
-    "label_dropped": "CtrLabe1Drop",  # DELETE /labels/users/{id}/
+}
+# What DELETE consumes, several of each: every phase of the run finds some still there.
+CONSUMED = {
+    "doomed": [f"CtrDe1ete11{n}" for n in range(1, 10)],  # DELETE /api-users/{id}/
+    "roles_dropped": [f"CtrRo1eDrop{n}" for n in range(1, 10)],  # the holder's roles
+    "labels_dropped": [f"CtrLabe1Drp{n}" for n in range(1, 10)],  # DELETE /labels/users/{id}/
 }
 
 
@@ -58,9 +61,12 @@ class Command(BaseCommand):
             user_roles=[account_role("Owner")],
             id=IDS["caller"],
         )
-        for label_id, name in (("label_kept", "ci"), ("label_dropped", "legacy")):
+        for label_id, name in [
+            (IDS["label_kept"], "ci"),
+            *((label_id, f"legacy-{label_id}") for label_id in CONSUMED["labels_dropped"]),
+        ]:
             Label.objects.create(
-                id=IDS[label_id], account=account, name=name, color="#00FF00", changed_by=caller
+                id=label_id, account=account, name=name, color="#00FF00", changed_by=caller
             )
         ci = [{"name": "ci", "color": "#00FF00"}]
         scoped = [
@@ -68,23 +74,34 @@ class Command(BaseCommand):
             {"role": roles["Developer"], "tier": Tier.TEAM, "team": team, "target": None},
             {"role": roles["Developer"], "tier": Tier.TARGET, "team": None, "target": target},
         ]
-        for name in ("reader", "editor", "doomed", "rotated", "holder", "bulk_a", "bulk_b"):
-            user, _ = api_user_create(
+        for user_id in [
+            *(IDS[name] for name in ("reader", "editor", "rotated", "holder", "bulk_a", "bulk_b")),
+            *CONSUMED["doomed"],
+        ]:
+            api_user_create(
                 account=account,
                 actor=caller,
-                name=name,
+                name=f"user-{user_id}",
                 labels=ci,
                 user_roles=scoped,
-                id=IDS[name],
+                id=user_id,
             )
         reader = User.objects.get(id=IDS["reader"])
         api_user_update(user=reader, actor=caller, data={"name": "reader-bot", "labels": []})
 
-        for assignment, user, role in (
-            ("role_kept", "holder", "Admin"),
-            ("role_dropped", "holder", "SecOps"),
-            ("role_bulk_a", "bulk_a", "Admin"),
-            ("role_bulk_b", "bulk_b", "Admin"),
+        for assignment, user in (
+            ("role_kept", "holder"),
+            ("role_bulk_a", "bulk_a"),
+            ("role_bulk_b", "bulk_b"),
         ):
-            UserRole.objects.create(id=IDS[assignment], user_id=IDS[user], **account_role(role))
-        self.stdout.write(json.dumps({"key": key, "ids": IDS}))
+            UserRole.objects.create(id=IDS[assignment], user_id=IDS[user], **account_role("Admin"))
+        # The holder's roles for DELETE, each at the tier of a team of its own.
+        for assignment in CONSUMED["roles_dropped"]:
+            UserRole.objects.create(
+                id=assignment,
+                user_id=IDS["holder"],
+                role=roles["SecOps"],
+                tier=Tier.TEAM,
+                team=Team.objects.create(account=account, name=f"team-{assignment}"),
+            )
+        self.stdout.write(json.dumps({"key": key, "ids": IDS, "consumed": CONSUMED}))
