@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
-from openapi_schema_validator import OAS30ReadValidator
+from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 
 from apiusers.management.commands.seed_contract import CONSUMED, IDS
-from apiusers.models import Label, Team, User, UserRole
+from apiusers.models import Label, Role, Team, User, UserRole
 
 from .conftest import client_for, url
+from .factories import TargetFactory, TeamFactory
 
 BUILTIN_ROLES = import_module("apiusers.migrations.0002_builtin_roles").BUILTIN_ROLES
 
@@ -68,15 +69,20 @@ def test_the_fuzzer_configuration_names_only_seeded_ids():
     for dictionary in config["dictionaries"].values():
         named |= set(dictionary["values"])
     for operation in config["operations"]:
-        named |= {value for value in operation["parameters"].values() if isinstance(value, str)}
+        named |= {
+            value for value in operation.get("parameters", {}).values() if isinstance(value, str)
+        }
     builtin_roles = {role_id for role_id, _, _ in BUILTIN_ROLES}
     seeded = {*IDS.values(), *(id for ids in CONSUMED.values() for id in ids)}
     assert named - builtin_roles <= seeded - {IDS["caller"]}
 
 
+COMPONENTS = {"components": SCHEMA["components"]}
+
+
 def response_schema(path: str, method: str = "get", status: str = "200") -> dict:
     content = SCHEMA["paths"][path][method]["responses"][status]["content"]
-    return {**content["application/json"]["schema"], "components": SCHEMA["components"]}
+    return {**content["application/json"]["schema"], **COMPONENTS}
 
 
 def test_history_documents_only_its_own_parameters():
@@ -113,3 +119,30 @@ def test_a_field_excluded_twice_is_left_out_once(admin_client, api_user):
     (result,) = [user for user in response.json()["results"] if user["id"] == api_user.id]
     shown = ["id", "name", "changed_by", "changed", "active", "user_roles", "is_apiuser"]
     assert list(result) == shown
+
+
+@pytest.mark.parametrize(
+    ("scope", "valid"),
+    [
+        ({"tier": "account"}, True),
+        ({"tier": "team", "team": "TEAM"}, True),
+        ({"tier": "target", "target": "TARGET"}, True),
+        ({"tier": "account", "team": "TEAM"}, False),
+        ({"tier": "team"}, False),
+        ({"tier": "team", "team": "TEAM", "target": "TARGET"}, False),
+        ({"tier": "target", "team": "TEAM"}, False),
+    ],
+)
+def test_the_schema_tells_a_valid_scope_as_the_server_does(admin_client, account, scope, valid):
+    team, target = TeamFactory(account=account), TargetFactory(account=account)
+    ids = {"TEAM": {"id": team.id}, "TARGET": {"id": target.id}}
+    scope = {key: ids.get(value, value) for key, value in scope.items()}
+    body = {"role": {"id": Role.objects.get(name="Auditor").id}, "scope": scope}
+    created = admin_client.post("/api-users/", {"name": "bot"}, format="json").json()
+
+    response = admin_client.post(f"{url(created['id'])}roles/", body, format="json")
+
+    request = SCHEMA["paths"]["/api-users/{api_user_id}/roles/"]["post"]["requestBody"]
+    documented = {**request["content"]["application/json"]["schema"], **COMPONENTS}
+    assert OAS30WriteValidator(documented).is_valid(body) is valid
+    assert response.status_code == (201 if valid else 400)
