@@ -75,6 +75,41 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
+class ListedApiUserScheme(OpenApiSerializerExtension):
+    """A listed API user requires only `id`: `exclude` may leave out any other field."""
+
+    target_class = "apiusers.serializers.api_users.ListedApiUserSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["required"] = ["id"]
+        return schema
+
+
+class ScopeInputScheme(OpenApiSerializerExtension):
+    """A scope names a team exactly at the team tier and a target exactly at the target tier;
+    the schema says so, so that a client (or a fuzzer) can tell a valid scope from its shape."""
+
+    target_class = "apiusers.serializers.common.ScopeInputSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        scopes = {"account": [], "team": ["team"], "target": ["target"]}
+        schema["oneOf"] = [
+            {
+                "properties": {"tier": {"enum": [tier]}},
+                "required": ["tier", *names],
+                "not": {
+                    "anyOf": [
+                        {"required": [other]} for other in ("team", "target") if other not in names
+                    ]
+                },
+            }
+            for tier, names in scopes.items()
+        ]
+        return schema
+
+
 def _string_list(example: str) -> dict:
     return {"type": "array", "items": {"type": "string"}, "example": [example]}
 

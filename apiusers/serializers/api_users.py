@@ -49,15 +49,20 @@ class ApiUserSerializer(OutputModelSerializer):
         ]
         extra_kwargs = {"active": {"default": True}}
 
+    def get_key(self, user) -> str:
+        return keys.redact(user.key_prefix) if user.key_prefix else ""
+
+
+class ListedApiUserSerializer(ApiUserSerializer):
+    """An API user as the list shows it: the fields named in the list's `exclude` parameter are
+    left out, so only `id` is sure to be there."""
+
     def get_fields(self):
         fields = super().get_fields()
         # The list's `exclude` parameter, validated by apiusers.filters.
         for name in self.context.get("exclude", ()):
-            del fields[name]
+            fields.pop(name, None)  # a name may be given more than once
         return fields
-
-    def get_key(self, user) -> str:
-        return keys.redact(user.key_prefix) if user.key_prefix else ""
 
 
 # The answer to a creation: the only one that carries the full key.

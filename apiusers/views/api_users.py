@@ -34,6 +34,7 @@ from ..serializers.api_users import (
     ChangeSerializer,
     CreatedApiUserSerializer,
     KeyStatusSerializer,
+    ListedApiUserSerializer,
     RotatedKeySerializer,
 )
 from ..services.api_users import (
@@ -71,7 +72,7 @@ NO_CONTENT = OpenApiResponse(description="Done; the answer has no body.")
         summary="List API Users",
         description=LIST_DESCRIPTION,
         responses={
-            200: ApiUserSerializer(many=True),
+            200: ListedApiUserSerializer(many=True),
             400: VALIDATION_ERROR,
             **STANDARD_ERRORS,
             404: INVALID_PAGE,
@@ -115,6 +116,7 @@ class ApiUserViewSet(
             "update": ApiUserUpdateSerializer,
             "partial_update": ApiUserUpdateSerializer,
             "bulk_update": ApiUserBulkUpdateSerializer,
+            "list": ListedApiUserSerializer,
         }.get(self.action, ApiUserSerializer)
 
     def get_serializer_context(self):
@@ -278,7 +280,8 @@ class ApiUserViewSet(
         ),
         responses={200: ChangeSerializer(many=True), **STANDARD_ERRORS},
     )
-    @action(detail=True, methods=["get"])
+    # No filter backends: the list's filters do not apply (nor appear in the schema) here.
+    @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
         changes = selectors.history(self.get_object())
         page = self.paginate_queryset(changes)
