@@ -75,15 +75,6 @@ class CreatedApiUserSerializer(ApiUserSerializer):
         return self.context["key"]
 
 
-# Row indexes have at most three digits: a form body holds at most 1000 fields (Django's
-# DATA_UPLOAD_MAX_NUMBER_FIELDS), so at most 500 rows, and a longer number is no row anyone sent.
-FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]{1,3})\](?:name|color)\Z")
-FORM_LABELS_ERROR = (
-    "In a form body, send labels as labels[0]name=...&labels[0]color=..., indexes 0 to 999 "
-    "(a row whose name and color are both empty is ignored)."
-)
-
-
 class ApiUserUpdateSerializer(StrictModelSerializer):
     """What a client may change on an API user.
 
@@ -103,43 +94,6 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
         fields = ["name", "title", "active", "labels"]
         # `initial`: a new API user's form (browsable API) starts with the box ticked.
         extra_kwargs = {"active": {"default": True, "initial": True}}
-
-    def to_internal_value(self, data):
-        """Form bodies carry labels as rows, `labels[<i>]name` and `labels[<i>]color`.
-
-        A row whose name and colour are both sent empty is ignored: that is how the browsable
-        API's form offers spare rows, and how a person removes a label there (emptying every
-        row clears the labels). Errors name a row by its index in the body, spare rows counted.
-        """
-        if not html.is_html_input(data):
-            return super().to_internal_value(data)
-        label_keys = [key for key in data if re.match(r"^labels\b", key)]
-        if not all(FORM_LABEL_KEY.match(key) for key in label_keys):
-            raise serializers.ValidationError({"labels": [FORM_LABELS_ERROR]})
-        # Each field's value read from the form as DRF reads it; validated below as usual.
-        values = {
-            name: value
-            for name, field in self.fields.items()
-            if (value := field.get_value(data)) is not empty
-        }
-        indexes = sorted({int(FORM_LABEL_KEY.match(key)[1]) for key in label_keys})
-        rows = [
-            (index, row)
-            for index, row in zip(indexes, values.get("labels", []), strict=True)
-            if not (row.get("name") == row.get("color") == "")
-        ]
-        if label_keys:
-            values["labels"] = [row for _, row in rows]
-        try:
-            return super().to_internal_value(values)
-        except serializers.ValidationError as error:
-            row_errors = error.detail.get("labels")
-            if isinstance(row_errors, dict):
-                error.detail["labels"] = {
-                    rows[key][0] if isinstance(key, int) else key: errors
-                    for key, errors in row_errors.items()
-                }
-            raise
 
     def validate_labels(self, labels):
         names = [label["name"] for label in labels]

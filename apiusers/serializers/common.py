@@ -5,8 +5,13 @@ what a client may write. Descriptions (help texts) are the docs' own words, sinc
 turns them into the OpenAPI document the docs are generated from.
 """
 
+import json
+import re
+
 from django.db import models
 from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.utils import html
 
 from ..fields import (
     IdField,
@@ -113,6 +118,73 @@ class UserRoleSerializer(OutputModelSerializer):
 # Input --------------------------------------------------------------------------------------
 
 
+# Row indexes have at most three digits: a form body holds at most 1000 fields (Django's
+# DATA_UPLOAD_MAX_NUMBER_FIELDS), so at most 500 rows, and a longer number is no row anyone sent.
+FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]{1,3})\](?:name|color)\Z")
+FORM_LABELS_ERROR = (
+    "In a form body, send labels as labels[0]name=...&labels[0]color=..., indexes 0 to 999 "
+    "(a row whose name and color are both empty is ignored), or as one `labels` value holding "
+    'a JSON array: [{"name": ..., "color": ...}].'
+)
+
+
+class FormLabelsListSerializer(serializers.ListSerializer):
+    """A user's labels. Form bodies write them as rows, `labels[<i>]name` and
+    `labels[<i>]color`, or as one `labels` value holding a JSON array (what OpenAPI tools such
+    as Swagger UI send in a multipart body); anything else under `labels` is refused.
+
+    A row whose name and colour are both sent empty is ignored: that is how the browsable API's
+    form offers spare rows, and how a person removes a label there (emptying every row clears
+    the labels). Errors name a row by its index in the body, spare rows counted.
+    """
+
+    def get_value(self, dictionary):
+        self.rows = None
+        if not html.is_html_input(dictionary):
+            return super().get_value(dictionary)
+        keys = [key for key in dictionary if key == "labels" or key.startswith("labels[")]
+        if keys == ["labels"]:
+            return self.json_value(dictionary.getlist("labels"))
+        if not all(FORM_LABEL_KEY.match(key) for key in keys):
+            return FormError()
+        if not keys:
+            return empty
+        indexes = sorted({int(FORM_LABEL_KEY.match(key)[1]) for key in keys})
+        rows = zip(indexes, html.parse_html_list(dictionary, prefix="labels"), strict=True)
+        rows = [
+            (index, row) for index, row in rows if not row.get("name") == row.get("color") == ""
+        ]
+        self.rows = [index for index, _ in rows]
+        return [row for _, row in rows]
+
+    @staticmethod
+    def json_value(values: list[str]):
+        if values == [""]:
+            return empty  # an empty form value means "not sent"
+        try:
+            [labels] = values
+            return json.loads(labels)
+        except ValueError:
+            return FormError()
+
+    def run_validation(self, data=empty):
+        if isinstance(data, FormError):
+            raise serializers.ValidationError([FORM_LABELS_ERROR])
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as error:
+            if self.rows is not None and isinstance(error.detail, dict):
+                error.detail = {
+                    self.rows[key] if isinstance(key, int) else key: errors
+                    for key, errors in error.detail.items()
+                }
+            raise
+
+
+class FormError:
+    """What a form body held under `labels` when it was neither rows nor a JSON array."""
+
+
 class LabelInputSerializer(StrictModelSerializer):
     """A label written on a user, matched by name within the account."""
 
@@ -121,6 +193,7 @@ class LabelInputSerializer(StrictModelSerializer):
     class Meta:
         model = Label
         fields = ["name", "color"]
+        list_serializer_class = FormLabelsListSerializer
 
     def to_internal_value(self, data):
         # DRF skips `required` on nested fields when the root serializer is partial (PATCH);

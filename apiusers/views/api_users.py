@@ -50,7 +50,8 @@ LABELS_SEMANTICS = (
     "name within the account: an existing label is reused with its colour unchanged, a new name "
     "creates a label. In form bodies, send labels as `labels[0]name=...&labels[0]color=...`; "
     "a row whose `name` and `color` are both empty is ignored (so a form whose rows are all "
-    "empty clears the labels), and an error names a row by its index in the body."
+    "empty clears the labels), and an error names a row by its index in the body; or send one "
+    "`labels` value holding the JSON array, as Swagger UI does in a multipart body."
 )
 AUTHORITY = (
     "A caller acts only on API users whose permissions it holds itself (those of their roles, "
