@@ -12,6 +12,7 @@ unseen, and let a value one such character longer than its limit through.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
@@ -23,6 +24,32 @@ from .ids import ID_HELP_TEXT, ID_LENGTH, ID_REGEX
 from .models import LABEL_COLOR_CHARACTERS, LABEL_COLOR_MAX_LENGTH
 
 FORBIDDEN_CATEGORIES = {"Cc", "Cf"}
+
+
+@lru_cache
+def text_pattern(*, allow_blank: bool) -> str:
+    """The regular expression of what a StrictCharField accepts, for the OpenAPI document: no
+    control or format character and, unless blank is allowed, one character that is not
+    whitespace. JSON Schema patterns are ECMA-262 expressions, which name characters beyond the
+    Basic Multilingual Plane only as surrogate pairs: the pattern lists the forbidden characters
+    of that plane, and the server refuses the few format characters beyond it too (and lone
+    surrogates, which no valid text holds). Computed once, for the schema only."""
+    ranges, start = [], None
+    for code in range(0x10000 + 1):
+        forbidden = (
+            code < 0x10000
+            and not 0xD800 <= code <= 0xDFFF
+            and unicodedata.category(chr(code)) in FORBIDDEN_CATEGORIES
+        )
+        if forbidden and start is None:
+            start = code
+        elif not forbidden and start is not None:
+            ranges.append(f"\\u{start:04x}" + (f"-\\u{code - 1:04x}" if code - 1 > start else ""))
+            start = None
+    forbidden = "".join(ranges)
+    if allow_blank:
+        return f"^[^{forbidden}]*$"
+    return f"^[^{forbidden}]*[^\\s{forbidden}][^{forbidden}]*$"
 
 
 class StrictCharField(serializers.CharField):

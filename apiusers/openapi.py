@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from .fields import StrictCharField, text_pattern
 from .ids import ID_HELP_TEXT
 from .services.authority import LAST_OWNER
 
@@ -38,6 +39,8 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if type(field) is StrictCharField and direction == "request" and schema:
+            schema.setdefault("pattern", text_pattern(allow_blank=field.allow_blank))
         if isinstance(field, serializers.ListSerializer | serializers.ListField) and schema:
             if getattr(field, "max_length", None) is not None:
                 schema.setdefault("maxItems", field.max_length)
