@@ -1,20 +1,49 @@
 """OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
 
 from drf_spectacular import openapi
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
+from .filters import ListOnly
 from .ids import ID_HELP_TEXT
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's, with every id in a path described as the docs describe ids."""
+    """drf-spectacular's, with every id in a path described as the docs describe ids, and only
+    the filters that apply to the operation: those of the API users' list are not parameters
+    of the other actions returning lists (the history)."""
 
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)
         for parameter in parameters:
             if parameter["name"] == "id" or parameter["name"].endswith("_id"):
                 parameter.setdefault("description", ID_HELP_TEXT)
+        return parameters
+
+    def get_filter_backends(self):
+        backends = super().get_filter_backends()
+        if getattr(self.view, "action", None) == "list":
+            return backends
+        return [backend for backend in backends if not issubclass(backend, ListOnly)]
+
+
+class FilterSetParameters(DjangoFilterExtension):
+    """django-filter's parameters as drf-spectacular derives them, where an empty value is
+    allowed (it means the parameter is not sent) and a filter may add to its own parameter
+    (its limits, the pattern of its ids) with a `document(parameter)` method."""
+
+    target_class = "apiusers.filters.FilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+            if hasattr(filter_field, "document"):
+                filter_field.document(parameter)
         return parameters
 
 

@@ -16,9 +16,25 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "length"
     max_page_size = MAX_PAGE_SIZE
     page_size_query_description = (
-        f"Number of results to return per page (default {DEFAULT_PAGE_SIZE}, "
-        f"at most {MAX_PAGE_SIZE})."
+        f"Number of results per page: {DEFAULT_PAGE_SIZE} by default, at most {MAX_PAGE_SIZE} "
+        f"(a larger number gives pages of {MAX_PAGE_SIZE}). A value that is not a positive "
+        "integer (`0`, `-1`, `abc`, `null`, or empty) means the default."
     )
+    page_query_description = (
+        "Number of the page, from 1 (`last` for the last page); 1 when empty. A page past the "
+        "last one, or a value that is not a positive integer, is a 404 (`Invalid page.`)."
+    )
+
+    def get_schema_operation_parameters(self, view):
+        """The parameters with what they accept: `length` takes anything (what is not a positive
+        integer means the default, as the description says), an empty value means the default
+        for both."""
+        page, length = super().get_schema_operation_parameters(view)
+        page["schema"].update(minimum=1, default=1)
+        length["schema"].update(default=DEFAULT_PAGE_SIZE)
+        for parameter in (page, length):
+            parameter["allowEmptyValue"] = True
+        return [page, length]
 
     def get_paginated_response(self, data):
         return Response(
