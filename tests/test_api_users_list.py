@@ -670,6 +670,15 @@ def test_search_costs_the_same_queries_with_one_term_and_with_ten(admin_client, 
     assert count_queries(admin_client, {"search": ten_terms}) == LIST_QUERIES
 
 
+def test_a_search_term_adds_a_condition_but_no_join(admin_client, world):
+    def joins(search: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(LIST, {"search": search}).status_code == 200
+        return sum(query["sql"].count(" JOIN ") for query in queries)
+
+    assert joins("a l p h al lp ph ha alp lph") == joins("a")
+
+
 @pytest.fixture
 def a_hundred(account, admin, world):
     """100 labels, teams and targets of the account; alpha has the last of each, with a role

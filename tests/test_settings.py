@@ -59,3 +59,21 @@ def test_postgresql_uses_the_connection_pool():
     result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
 
     assert "'max_size': 20" in result.stdout
+
+
+def test_postgresql_sessions_have_timeouts_and_no_jit():
+    script = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['options'])"
+    )
+
+    result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
+
+    assert result.stdout.split() == [
+        "-c",
+        "lock_timeout=10000",
+        "-c",
+        "statement_timeout=30000",
+        "-c",
+        "jit=off",
+    ]
