@@ -146,9 +146,9 @@ class EveryTermSearchFilter(BoundedSearchFilter):
         links = User.labels.through.objects
         for term in self.get_search_terms(request):
             labels = Label.objects.filter(account=request.user.account, name__icontains=term)
-            labels = labels.order_by()
             labelled = links.filter(
-                IsAmong(F("label_id"), Subquery(labels.values("pk"))), user=OuterRef("pk")
+                IsAmong(F("label_id"), Subquery(labels.order_by().values("pk"))),
+                user=OuterRef("pk"),
             )
             queryset = queryset.filter(Q(name__icontains=term) | Exists(labelled))
         return queryset
@@ -160,7 +160,8 @@ class EveryTermSearchFilter(BoundedSearchFilter):
 class IsAmong(Func):
     """`column IN (subquery)` for an uncorrelated subquery inside a correlated one. PostgreSQL
     would plan that IN as a join repeated for every outer row; `column = ANY(ARRAY(subquery))`
-    makes the subquery an init plan, run once, and the probe one index lookup."""
+    makes the subquery an init plan, run once, whose ids the outer plan then hashes or probes
+    in an index, whichever is cheaper."""
 
     output_field = BooleanField()
 
