@@ -4,25 +4,35 @@ Filters combine with AND. A filter that takes ids takes ids of the caller's acco
 refuses any other id with the same 400, whether it belongs to another account or to nobody.
 Every backend here narrows lists only: a request for one API user by id finds it whatever the
 query string says, as the OpenAPI document (which lists these parameters on the list only) says.
+What a list request may ask for is bounded (MAX_*), for every list: its cost stays small
+whatever the query string holds.
 """
-
-import operator
-from functools import reduce
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, Subquery
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
-from rest_framework import exceptions, filters, serializers
+from rest_framework import filters, serializers
 
 from .fields import StrictBooleanField
-from .ids import ID_HELP_TEXT
+from .ids import ID_PATTERN, is_valid_id
 from .models import Label, Role, Tier, User, UserRole
 from .serializers.api_users import ApiUserSerializer
 
-LIST_DESCRIPTION = """\
+# Longer than any name or label name: such a term could never match.
+MAX_SEARCH_LENGTH = 255
+# Bounds on what one list request may ask for, so that its cost stays small whatever it sends:
+# each term of a search is one more condition, each value of an array parameter one more id.
+MAX_SEARCH_TERMS = 10
+MAX_ORDERING_FIELDS = 10
+MAX_VALUES = 100
+
+LIST_DESCRIPTION = f"""\
 The API users of the caller's account, a page at a time: `length` per page (10 by default, at \
 most 100; a value that is not a positive integer means the default), `page` from 1.
+
+A parameter sent empty (`label=`) is a parameter not sent, and an empty value among others \
+(`label=a&label=`) is ignored.
 
 **Filters** combine with AND. Array parameters repeat their key: `?label=a&label=b`.
 
@@ -38,8 +48,8 @@ in some scope and some role on team T, not necessarily role A on team T.
 list and false filters nothing.
 * `active`, `account`, `no_access`, `mfa_enabled` take `true` or `false`, in any case.
 
-Ids in filters must be of the caller's account: any other id, of another account or of \
-nothing, is refused with the same 400.
+Ids in filters must be of the caller's account: any other id, of another account, of \
+nothing or not even of an id's shape, is refused with the same 400.
 
 **Search** (`search`): terms separated by spaces, matched case-insensitively within the name or \
 within the name of any label; an API user matches when it matches every term, and appears once \
@@ -53,12 +63,25 @@ the next.
 **Exclude** (`exclude`): fields to leave out of every result, repeated or comma-separated \
 (`exclude=labels,user_roles`). `id` cannot be excluded; any unknown name is a 400 that lists the \
 names allowed.
+
+**Limits**, so that a list costs little whatever it asks for: at most {MAX_SEARCH_TERMS} different \
+search terms and {MAX_SEARCH_LENGTH} characters, {MAX_VALUES} different values per array parameter \
+(ids, `exclude`) and {MAX_ORDERING_FIELDS} different ordering terms. A repeated value counts once \
+(and a field named again in `ordering` is ignored); beyond a limit the answer is a 400 naming the \
+parameter: `{{"search": ["At most {MAX_SEARCH_TERMS} search terms."]}}`.
 """
 
-# Longer than any name or label name: such a term could never match.
-MAX_SEARCH_LENGTH = 255
 # `id` stays: a result without it could not be retrieved or changed.
 EXCLUDABLE_FIELDS = [name for name in ApiUserSerializer.Meta.fields if name != "id"]
+
+
+def distinct(values) -> list:
+    """The values in their first order, each once: a repeated value counts once in a limit."""
+    return list(dict.fromkeys(values))
+
+
+def at_most(limit: int, noun: str) -> str:
+    return f"At most {limit} {noun}."
 
 
 class ListOnly:
@@ -74,33 +97,82 @@ class FilterBackend(ListOnly, DjangoFilterBackend):
     pass
 
 
-class EveryTermSearchFilter(filters.SearchFilter):
-    """DRF's search, where each term may match a different field or label: `ci prod` finds an
-    API user labelled both ci and prod, where DRF asks for one label matching both terms. Each
-    term is an EXISTS, so no user is listed twice. A term that could only fail in the database
-    (a NUL character) or never match (longer than any name) is a 400 on `search`."""
+class BoundedSearchFilter(filters.SearchFilter):
+    """DRF's search with its input bounded: at most MAX_SEARCH_LENGTH characters and
+    MAX_SEARCH_TERMS different terms (a repeated term counts once). What is refused, and a NUL
+    character, which the database would choke on, is a 400 on `search`."""
 
     def get_search_terms(self, request):
         field = serializers.CharField(
             trim_whitespace=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH
         )
         try:
-            field.run_validation(request.query_params.get(self.search_param, ""))
+            value = field.run_validation(request.query_params.get(self.search_param, ""))
         except serializers.ValidationError as error:
-            raise serializers.ValidationError({self.search_param: error.detail}) from error
-        return super().get_search_terms(request)
+            raise serializers.ValidationError({self.search_param: error.detail}) from None
+        terms = distinct(term for term in filters.search_smart_split(value) if term)
+        if len(terms) > MAX_SEARCH_TERMS:
+            raise serializers.ValidationError(
+                {self.search_param: [at_most(MAX_SEARCH_TERMS, "search terms")]}
+            )
+        return terms
+
+    def describe_matches(self, view) -> str:
+        return f"the results whose {' or '.join(view.search_fields)} contains every word"
+
+    def get_schema_operation_parameters(self, view):
+        (parameter,) = super().get_schema_operation_parameters(view)
+        parameter["description"] = (
+            f"Words separated by spaces: {self.describe_matches(view)}, case-insensitively. "
+            f"At most {MAX_SEARCH_TERMS} different words (a repeated word counts once) and "
+            f"{MAX_SEARCH_LENGTH} characters; more is a 400. An empty value does not filter."
+        )
+        parameter["allowEmptyValue"] = True
+        parameter["schema"]["maxLength"] = MAX_SEARCH_LENGTH
+        return [parameter]
+
+
+class EveryTermSearchFilter(BoundedSearchFilter):
+    """The bounded search over API users, where each term may match the name or a different
+    label: `ci prod` finds an API user labelled both ci and prod, where DRF asks for one label
+    matching both terms.
+
+    A term is one condition on the listed row, whatever the number of terms: its name contains
+    the term, or one of its label links points among the account's labels whose name contains
+    it. That label set is computed once per term (see IsAmong), never joined to the list, so no
+    user is listed twice and the plan does not grow a join per term."""
 
     def filter_queryset(self, request, queryset, view):
-        lookups = [
-            self.construct_search(field, queryset)
-            for field in self.get_search_fields(view, request)
-        ]
+        links = User.labels.through.objects
         for term in self.get_search_terms(request):
-            matches = reduce(operator.or_, (Q(**{lookup: term}) for lookup in lookups))
-            queryset = queryset.filter(
-                Exists(queryset.model._default_manager.filter(matches, pk=OuterRef("pk")))
+            labels = Label.objects.filter(account=request.user.account, name__icontains=term)
+            labelled = links.filter(
+                IsAmong(F("label_id"), Subquery(labels.order_by().values("pk"))),
+                user=OuterRef("pk"),
             )
+            queryset = queryset.filter(Q(name__icontains=term) | Exists(labelled))
         return queryset
+
+    def describe_matches(self, view) -> str:
+        return "the API users whose name, or the name of one of whose labels, contains every word"
+
+
+class IsAmong(Func):
+    """`column IN (subquery)` for an uncorrelated subquery inside a correlated one. PostgreSQL
+    would plan that IN as a join repeated for every outer row; `column = ANY(ARRAY(subquery))`
+    makes the subquery an init plan, run once, whose ids the outer plan then hashes or probes
+    in an index, whichever is cheaper."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, template="%s IN %s", **extra):
+        column, values = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        values_sql, values_params = compiler.compile(values)
+        return template % (column_sql, values_sql), (*column_params, *values_params)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
 
 
 class SearchFilter(ListOnly, EveryTermSearchFilter):
@@ -108,50 +180,38 @@ class SearchFilter(ListOnly, EveryTermSearchFilter):
 
 
 class StableOrderingFilter(filters.OrderingFilter):
-    """DRF's ordering, with the id as the last key, so that rows tying on the requested fields
-    (equal names or times) keep one order from page to page. Unknown fields are ignored."""
+    """DRF's ordering, bounded and stable: at most MAX_ORDERING_FIELDS different terms (more is a
+    400), a field named again is ignored, and the id is the last key, so that rows tying on the
+    requested fields (equal names or times) keep one order from page to page. Unknown fields are
+    ignored. The description of the parameter comes from the view's ordering fields."""
 
     def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view))
-        if not {"id", "-id"} & set(ordering):
-            ordering.append("id")
-        return ordering
-
-
-class OrderingFilter(ListOnly, StableOrderingFilter):
-    pass
-
-
-# Search and ordering for the other lists (labels, roles, teams, targets).
-class DescribedSearchFilter(filters.SearchFilter):
-    """DRF's, with a refused term (a NUL character) answered in the usual field-error shape."""
-
-    def get_search_terms(self, request):
-        try:
-            return super().get_search_terms(request)
-        except exceptions.ValidationError as error:
-            raise exceptions.ValidationError({self.search_param: error.detail}) from None
-
-    def get_schema_operation_parameters(self, view):
-        (parameter,) = super().get_schema_operation_parameters(view)
-        parameter["description"] = (
-            f"{self.search_description} Results whose {' or '.join(view.search_fields)} "
-            "contains it, case-insensitively; with several words, each must match."
-        )
-        return [parameter]
-
-
-class DescribedOrderingFilter(StableOrderingFilter):
-    """The stable ordering, with its parameter documented from the view's ordering fields."""
+        terms = request.query_params.get(self.ordering_param, "").split(",")
+        if len(distinct(term.strip() for term in terms if term.strip())) > MAX_ORDERING_FIELDS:
+            raise serializers.ValidationError(
+                {self.ordering_param: [at_most(MAX_ORDERING_FIELDS, "ordering fields")]}
+            )
+        ordering = {}
+        for term in super().get_ordering(request, queryset, view):
+            ordering.setdefault(term.lstrip("-"), term)
+        ordering.setdefault("id", "id")
+        return list(ordering.values())
 
     def get_schema_operation_parameters(self, view):
         fields = ", ".join(f"`{field}`" for field in view.ordering_fields)
         (parameter,) = super().get_schema_operation_parameters(view)
         parameter["description"] = (
             f"{self.ordering_description} One of {fields}; prefix `-` for descending order, "
-            f"separate several with commas. Default: `{view.ordering[0]}`."
+            f"separate several with commas. Default: `{view.ordering[0]}`; the id breaks ties. "
+            f"Unknown fields, and a field named again, are ignored; more than "
+            f"{MAX_ORDERING_FIELDS} different terms is a 400. An empty value means the default."
         )
+        parameter["allowEmptyValue"] = True
         return [parameter]
+
+
+class OrderingFilter(ListOnly, StableOrderingFilter):
+    pass
 
 
 class StrictBooleanFormField(forms.Field):
@@ -173,16 +233,46 @@ class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanFormField
 
 
+class IdsFormField(django_filters.fields.ModelMultipleChoiceField):
+    """Ids: an empty value is dropped (a parameter sent empty is not sent), at most MAX_VALUES
+    different ones (a repeated id counts once), and an id of the wrong shape is refused, before
+    any query, with the message of an unknown one."""
+
+    def clean(self, value):
+        ids = distinct(pk for pk in value or [] if pk != "")
+        if len(ids) > MAX_VALUES:
+            raise forms.ValidationError(at_most(MAX_VALUES, "values"), code="max_values")
+        for pk in ids:
+            self.validate_no_null_characters(pk)
+            if not is_valid_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super().clean(ids)
+
+
 class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     """Ids, repeatable (`?team=a&team=b`), among `queryset`; keeps the API users for which
-    `condition(objects)` holds."""
+    `condition(objects)` holds (or, with `method`, what the method keeps)."""
 
-    def __init__(self, *, condition, **kwargs):
+    field_class = IdsFormField
+
+    def __init__(self, *, condition=None, **kwargs):
         super().__init__(**kwargs)
         self.condition = condition
 
     def filter(self, queryset, objects):
         return queryset.filter(self.condition(objects)) if objects else queryset
+
+    def document(self, parameter: dict) -> None:
+        parameter["schema"]["items"]["pattern"] = f"^{ID_PATTERN}$"
+        parameter["schema"]["maxItems"] = MAX_VALUES
+        parameter["description"] += (
+            f" At most {MAX_VALUES} different ids (a repeated id counts once); an id that is "
+            "not of the caller's account, whatever its shape, is a 400."
+        )
 
 
 class Parameter:
@@ -205,16 +295,23 @@ class ExcludeFormField(forms.MultipleChoiceField):
     }
 
     def to_python(self, value):
-        return split_names(super().to_python(value))
+        names = split_names(super().to_python(value))
+        if len(names) > MAX_VALUES:
+            raise forms.ValidationError(at_most(MAX_VALUES, "values"), code="max_values")
+        return names
 
 
 class ExcludeParameter(Parameter, django_filters.MultipleChoiceFilter):
     field_class = ExcludeFormField
 
+    def document(self, parameter: dict) -> None:
+        parameter["schema"]["maxItems"] = MAX_VALUES
+
 
 def split_names(values: list[str]) -> list[str]:
-    """Names from repeated and comma-separated values alike: `a,b&exclude=c` is a, b and c."""
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+    """Names from repeated and comma-separated values alike, each once: `a,b&exclude=c,a` is a,
+    b and c."""
+    return distinct(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
 def excluded_fields(request) -> list[str]:
@@ -240,8 +337,14 @@ def targets_of(request):
 
 class ApiUserFilterSet(FilterSet):
     active = BooleanFilter(help_text="Only active (true) or only inactive (false) API users.")
-    label = django_filters.ModelMultipleChoiceFilter(
-        field_name="labels", queryset=labels_of, method="filter_label", help_text=ID_HELP_TEXT
+    label = IdsFilter(
+        field_name="labels",
+        queryset=labels_of,
+        method="filter_label",
+        help_text=(
+            "Ids of labels: only API users with any of these labels (with "
+            "`label_logical_operator=and`, with all of them)."
+        ),
     )
     label_logical_operator = ChoiceParameter(
         choices=[("and", "and"), ("or", "or")],
@@ -251,7 +354,7 @@ class ApiUserFilterSet(FilterSet):
         queryset=Role.objects.all(),
         field_name="user_roles__role",
         condition=lambda roles: has_role(role__in=roles),
-        help_text=ID_HELP_TEXT,
+        help_text="Ids of roles: only API users holding one of these roles, in any scope.",
     )
     team = IdsFilter(
         queryset=teams_of,
@@ -302,7 +405,12 @@ class ApiUserFilterSet(FilterSet):
     )
     exclude = ExcludeParameter(
         choices=[(name, name) for name in EXCLUDABLE_FIELDS],
-        help_text="Fields to exclude from the response.",
+        help_text=(
+            "Fields to exclude from the response, repeated (`exclude=labels&exclude=key`) or "
+            "comma-separated (`exclude=labels,key`). A name given twice counts once; more than "
+            f"{MAX_VALUES} different names is a 400. `id` cannot be excluded; any other name is a "
+            "400 that lists the names allowed."
+        ),
     )
 
     class Meta:

@@ -1,6 +1,7 @@
 """OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
 
 from drf_spectacular import openapi
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
@@ -63,6 +64,25 @@ class AtLeastOneBulkOperation(OpenApiSerializerExtension):
             for name in ("create", "update", "delete")
         ]
         return schema
+
+
+class FilterSetParameters(DjangoFilterExtension):
+    """django-filter's parameters as drf-spectacular derives them, where an empty value is
+    allowed (it means the parameter is not sent) and a filter may add to its own parameter
+    (its limits, the pattern of its ids) with a `document(parameter)` method."""
+
+    target_class = "apiusers.filters.FilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        for parameter in parameters:
+            parameter["allowEmptyValue"] = True
+            if hasattr(filter_field, "document"):
+                filter_field.document(parameter)
+        return parameters
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

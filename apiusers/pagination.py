@@ -1,8 +1,23 @@
+from django.core.paginator import Paginator
 from rest_framework import pagination
 from rest_framework.response import Response
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+
+
+class PageFirstPaginator(Paginator):
+    """Django's paginator, which finds the page's rows before reading them: the ordered,
+    sliced ids are a subquery that an index answers alone, so a deep page skips its offset over
+    index entries, and what each row costs to show (joins, the key's subquery) is paid for the
+    rows of the page only."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        rows = self.object_list.filter(pk__in=self.object_list.values("pk")[bottom:top])
+        return self._get_page(rows, number, self)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -12,13 +27,30 @@ class PageNumberPagination(pagination.PageNumberPagination):
     back to the default. A page past the last one is a 404 ("Invalid page.").
     """
 
+    django_paginator_class = PageFirstPaginator
     page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "length"
     max_page_size = MAX_PAGE_SIZE
     page_size_query_description = (
-        f"Number of results to return per page (default {DEFAULT_PAGE_SIZE}, "
-        f"at most {MAX_PAGE_SIZE})."
+        f"Number of results per page: {DEFAULT_PAGE_SIZE} by default, at most {MAX_PAGE_SIZE} "
+        f"(a larger number gives pages of {MAX_PAGE_SIZE}). A value that is not a positive "
+        "integer (`0`, `-1`, `abc`, `null`, or empty) means the default."
     )
+    page_query_description = (
+        "Number of the page, from 1 (`last` for the last page); 1 when empty. A page past the "
+        "last one, or a value that is not a positive integer, is a 404 (`Invalid page.`)."
+    )
+
+    def get_schema_operation_parameters(self, view):
+        """The parameters with what they accept: `length` takes anything (what is not a positive
+        integer means the default, as the description says), an empty value means the default
+        for both."""
+        page, length = super().get_schema_operation_parameters(view)
+        page["schema"].update(minimum=1, default=1)
+        length["schema"].update(default=DEFAULT_PAGE_SIZE)
+        for parameter in (page, length):
+            parameter["allowEmptyValue"] = True
+        return [page, length]
 
     def get_paginated_response(self, data):
         return Response(

@@ -3,7 +3,19 @@
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import Account, ApiKey, Change, Label, Role, Target, Team, Tier, User, UserRole
+from .models import (
+    LISTED,
+    Account,
+    ApiKey,
+    Change,
+    Label,
+    Role,
+    Target,
+    Team,
+    Tier,
+    User,
+    UserRole,
+)
 
 
 def account_permissions(user: User) -> frozenset[str]:
@@ -24,9 +36,7 @@ def account_permissions(user: User) -> frozenset[str]:
 def api_users(account: Account) -> QuerySet[User]:
     """The API users of one account, and nothing else: the base of every API-user query.
     Deleted API users are gone from every answer."""
-    return User.objects.filter(account=account, is_apiuser=True, deleted__isnull=True).order_by(
-        "id"
-    )
+    return User.objects.filter(LISTED, account=account).order_by("id")
 
 
 def api_users_for_display(account: Account) -> QuerySet[User]:

@@ -29,7 +29,10 @@ LIST = "/api-users/"
 LIST_QUERIES = 6
 # The same, and one query per id filter to check its ids (label, role, team and target here).
 LIST_WITH_ID_FILTERS_QUERIES = LIST_QUERIES + 4
+# Authentication and permissions: a request refused for its query string reads nothing else.
+REFUSED_QUERIES = 2
 EVERYONE = ["admin-bot", "alpha", "bravo", "charlie", "delta"]
+ID_PARAMETERS = ["label", "role", "team", "target", "exclude_team", "exclude_target"]
 EXCLUDABLE = "name, changed_by, changed, active, labels, user_roles, is_apiuser, key"
 
 
@@ -340,12 +343,17 @@ def test_one_bad_id_among_good_ones_is_a_400(admin_client, world, foreign):
     assert response.json() == {"label": invalid_choice(foreign.label.id)}
 
 
-@pytest.mark.parametrize("value", ["", "not-an-id", "0OIl0OIl0OIl", "a" * 10_000])
-def test_a_malformed_role_id_is_a_400(admin_client, world, value):
-    response = admin_client.get(LIST, {"role": value})
+@pytest.mark.parametrize("parameter", ID_PARAMETERS)
+@pytest.mark.parametrize("value", ["not-an-id", "0OIl0OIl0OIl", "a" * 10_000, " " + "a" * 11])
+def test_a_malformed_id_is_refused_like_a_missing_one_without_a_query(
+    admin_client, world, parameter, value
+):
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(LIST, {parameter: value})
 
     assert response.status_code == 400
-    assert response.json() == {"role": invalid_choice(value)}
+    assert response.json() == {parameter: invalid_choice(value)}
+    assert len(queries) == REFUSED_QUERIES
 
 
 def test_a_nul_character_in_an_id_is_a_400(admin_client, world):
@@ -531,6 +539,24 @@ def test_exclude_does_not_apply_to_one_api_user_read_by_id(admin_client, world):
     assert "labels" in response.json()
 
 
+@pytest.mark.parametrize(
+    ("query", "excluded"),
+    [
+        ({"exclude": "key,key"}, ["key"]),
+        ({"exclude": ["key", "key"]}, ["key"]),
+        ({"exclude": ["key, labels", "labels,key", "key"]}, ["key", "labels"]),
+    ],
+)
+def test_a_field_excluded_twice_is_left_out_once(admin_client, admin, world, query, excluded):
+    response = admin_client.get(LIST, {**query, "length": 1})
+
+    assert response.status_code == 200
+    shown = admin_client.get(url(admin[0])).json()
+    assert response.json()["results"] == [
+        {name: value for name, value in shown.items() if name not in excluded}
+    ]
+
+
 # Pagination --------------------------------------------------------------------------------
 
 
@@ -586,6 +612,185 @@ def test_filters_and_pagination_count_the_filtered_users(admin_client, account, 
     assert names(response) == ["bravo"]
     body = response.json()
     assert (body["count"], body["page_total"], body["page"]) == (2, 2, 2)
+
+
+# Limits: what a request may ask for is bounded -------------------------------------------
+
+
+def refused(client, query, parameter, message):
+    """The list refuses `query` with `message` on `parameter`, reading nothing but the caller."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST, query)
+    assert response.status_code == 400
+    assert response.json() == {parameter: [message]}
+    assert len(queries) == REFUSED_QUERIES
+
+
+def terms(count: int) -> str:
+    return " ".join(f"term{n}" for n in range(count))
+
+
+def test_a_search_of_ten_terms_is_answered(admin_client, world):
+    world.alpha.labels.create(name=terms(10), account=world.alpha.account, changed_by=world.alpha)
+
+    assert names(admin_client.get(LIST, {"search": terms(10)})) == ["alpha"]
+
+
+def test_a_search_of_eleven_terms_is_a_400(admin_client, world):
+    refused(admin_client, {"search": terms(11)}, "search", "At most 10 search terms.")
+
+
+def test_a_repeated_search_term_counts_once(admin_client, world):
+    query = {"search": f"{terms(10)} term0 term9 term0"}
+
+    assert names(admin_client.get(LIST, query)) == []
+
+
+def test_a_search_of_127_terms_is_refused_before_any_list_query(admin_client, world):
+    different = " ".join(chr(0x4E00 + n) for n in range(127))
+
+    refused(admin_client, {"search": different}, "search", "At most 10 search terms.")
+
+
+def test_a_search_of_one_term_127_times_is_one_term(admin_client, world):
+    query = {"search": " ".join(["a"] * 127)}
+
+    assert count_queries(admin_client, query) == LIST_QUERIES
+    assert names(admin_client.get(LIST, query)) == EVERYONE
+
+
+def test_a_search_of_255_characters_is_answered(admin_client, world):
+    assert names(admin_client.get(LIST, {"search": "a" * 255})) == []
+
+
+def test_search_costs_the_same_queries_with_one_term_and_with_ten(admin_client, world):
+    assert count_queries(admin_client, {"search": "a"}) == LIST_QUERIES
+    ten_terms = "a l p h al lp ph ha alp lph"
+    assert names(admin_client.get(LIST, {"search": ten_terms})) == ["alpha"]
+    assert count_queries(admin_client, {"search": ten_terms}) == LIST_QUERIES
+
+
+def test_a_search_term_adds_a_condition_but_no_join(admin_client, world):
+    def joins(search: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(LIST, {"search": search}).status_code == 200
+        return sum(query["sql"].count(" JOIN ") for query in queries)
+
+    assert joins("a l p h al lp ph ha alp lph") == joins("a")
+
+
+@pytest.fixture
+def a_hundred(account, admin, world):
+    """100 labels, teams and targets of the account; alpha has the last of each, with a role
+    scoped to the team and one to the target."""
+    labels = LabelFactory.create_batch(100, account=account, changed_by=admin[0])
+    teams = TeamFactory.create_batch(100, account=account)
+    targets = TargetFactory.create_batch(100, account=account)
+    world.alpha.labels.add(labels[-1])
+    grant(world.alpha, "Auditor", tier=Tier.TEAM, team=teams[-1])
+    grant(world.alpha, "Auditor", tier=Tier.TARGET, target=targets[-1])
+    ids = {
+        "label": [label.id for label in labels],
+        "team": [team.id for team in teams],
+        "target": [target.id for target in targets],
+    }
+    return {**ids, "exclude_team": ids["team"], "exclude_target": ids["target"]}
+
+
+@pytest.mark.parametrize(
+    ("parameter", "expected"),
+    [
+        ("label", ["alpha"]),
+        ("team", ["alpha"]),
+        ("target", ["alpha"]),
+        ("exclude_team", ["admin-bot", "bravo", "charlie", "delta"]),
+        ("exclude_target", ["admin-bot", "bravo", "charlie", "delta"]),
+    ],
+)
+def test_a_hundred_ids_are_answered(admin_client, a_hundred, parameter, expected):
+    assert names(admin_client.get(LIST, {parameter: a_hundred[parameter]})) == expected
+
+
+@pytest.mark.parametrize("parameter", ID_PARAMETERS)
+def test_a_hundred_and_one_ids_are_a_400(admin_client, world, parameter):
+    ids = [f"{n:03d}".replace("0", "z") + "abcdefghi" for n in range(101)]
+
+    refused(admin_client, {parameter: ids}, parameter, "At most 100 values.")
+
+
+def test_a_repeated_id_counts_once(admin_client, a_hundred):
+    query = {"team": a_hundred["team"] + a_hundred["team"][:50]}
+
+    assert names(admin_client.get(LIST, query)) == ["alpha"]
+
+
+def test_every_field_excluded_many_times_is_answered(admin_client, admin, world):
+    query = {"exclude": [EXCLUDABLE.replace(" ", "")] * 50, "length": 1}
+
+    assert admin_client.get(LIST, query).json()["results"] == [{"id": admin[0].id}]
+
+
+def test_excluding_more_than_a_hundred_names_is_a_400(admin_client, world):
+    names_sent = ",".join(f"field{n}" for n in range(101))
+
+    refused(admin_client, {"exclude": names_sent}, "exclude", "At most 100 values.")
+
+
+def test_ten_ordering_terms_are_answered_and_a_field_named_again_is_ignored(
+    admin_client, changed_in_order
+):
+    ordering = "-changed,name,-name,changed,id,password,a,b,c,-changed"
+
+    response = admin_client.get(LIST, {"ordering": ordering})
+
+    assert names(response) == ["bravo", "charlie", "alpha", "delta", "admin-bot"]
+
+
+def test_eleven_ordering_terms_are_a_400(admin_client, world):
+    ordering = ",".join(["name", "changed", "id"] + [f"x{n}" for n in range(8)])
+
+    refused(admin_client, {"ordering": ordering}, "ordering", "At most 10 ordering fields.")
+
+
+# Empty values: a parameter sent empty is a parameter not sent ------------------------------
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        *ID_PARAMETERS,
+        "active",
+        "account",
+        "no_access",
+        "mfa_enabled",
+        "label_logical_operator",
+        "exclude",
+        "search",
+        "ordering",
+        "page",
+        "length",
+    ],
+)
+def test_a_parameter_sent_empty_is_not_used(admin_client, world, parameter):
+    response = admin_client.get(LIST, {parameter: ""})
+
+    assert response.status_code == 200
+    assert response.json() == admin_client.get(LIST).json()
+
+
+@pytest.mark.parametrize("parameter", ID_PARAMETERS[:1] + ID_PARAMETERS[2:])
+def test_an_empty_id_among_others_is_ignored(admin_client, world, parameter):
+    value = {
+        "label": world.ci.id,
+        "team": world.team.id,
+        "target": world.target.id,
+        "exclude_team": world.team.id,
+        "exclude_target": world.target.id,
+    }[parameter]
+
+    response = admin_client.get(LIST, {parameter: ["", value, ""]})
+
+    assert response.json() == admin_client.get(LIST, {parameter: value}).json()
 
 
 # Authentication and permissions ------------------------------------------------------------

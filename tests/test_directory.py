@@ -212,3 +212,69 @@ def test_retrieve_queries(admin_client, account, path):
 
     assert response.status_code == 200
     assert len(captured) == RETRIEVE_QUERIES
+
+
+# Limits: the same bounds on every list -----------------------------------------------------
+
+LISTS = [*PATHS, "/labels/users/"]
+
+
+def refused(client, path, query, parameter, message):
+    response = client.get(path, query)
+
+    assert response.status_code == 400
+    assert response.json() == {parameter: [message]}
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_search_of_ten_terms_is_answered_and_eleven_are_a_400(admin_client, path):
+    ten = " ".join(f"term{n}" for n in range(10))
+
+    assert admin_client.get(path, {"search": ten}).json() == page_of([])
+    refused(admin_client, path, {"search": f"{ten} term10"}, "search", "At most 10 search terms.")
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_repeated_search_term_counts_once(admin_client, path):
+    query = {"search": " ".join(["nothing"] * 20)}
+
+    assert admin_client.get(path, query).json() == page_of([])
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_a_search_of_255_characters_is_answered_and_256_are_a_400(admin_client, path):
+    assert admin_client.get(path, {"search": "a" * 255}).json() == page_of([])
+    refused(
+        admin_client,
+        path,
+        {"search": "a" * 256},
+        "search",
+        "Ensure this field has no more than 255 characters.",
+    )
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_ten_ordering_terms_are_answered_and_eleven_are_a_400(admin_client, path):
+    ten = ",".join(["-name", "name"] + [f"x{n}" for n in range(8)])
+
+    assert (
+        admin_client.get(path, {"ordering": ten}).json()
+        == admin_client.get(path, {"ordering": "-name"}).json()
+    )
+    refused(
+        admin_client, path, {"ordering": f"{ten},x9"}, "ordering", "At most 10 ordering fields."
+    )
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize("parameter", ["search", "ordering", "page", "length"])
+def test_a_parameter_sent_empty_is_not_used(admin_client, directory, path, parameter):
+    response = admin_client.get(path, {parameter: ""})
+
+    assert response.status_code == 200
+    assert response.json() == admin_client.get(path).json()
+
+
+@pytest.mark.parametrize("length", ["null", "1.5", "0x10", "true"])
+def test_a_length_that_is_not_a_positive_integer_means_the_default(admin_client, length):
+    assert admin_client.get("/roles/", {"length": length}).json() == page_of(ROLES)

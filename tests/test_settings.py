@@ -97,3 +97,21 @@ def test_malformed_rate_limit_settings_are_refused():
     assert "TRUSTED_PROXIES must be a number of proxies" in proxies.stderr
     assert redis.returncode != 0
     assert "REDIS_URL must start with redis://, rediss:// or unix://." in redis.stderr
+
+
+def test_postgresql_sessions_have_timeouts_and_no_jit():
+    script = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['options'])"
+    )
+
+    result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
+
+    assert result.stdout.split() == [
+        "-c",
+        "lock_timeout=5000",
+        "-c",
+        "statement_timeout=15000",
+        "-c",
+        "jit=off",
+    ]

@@ -5,7 +5,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from .. import selectors
-from ..filters import DescribedOrderingFilter, DescribedSearchFilter
+from ..filters import BoundedSearchFilter, StableOrderingFilter
 from ..ids import ID_PATTERN
 from ..openapi import STANDARD_ERRORS, VALIDATION_ERROR, detail_error
 from ..pagination import PageNumberPagination
@@ -38,7 +38,7 @@ class DirectoryViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
     pagination_class = PageNumberPagination
-    filter_backends = [DescribedSearchFilter, DescribedOrderingFilter]
+    filter_backends = [BoundedSearchFilter, StableOrderingFilter]
     search_fields = ["name"]
     ordering_fields = ["name"]
     ordering = ["name"]
