@@ -47,8 +47,9 @@ def route_of(request) -> str:
     logs and metrics group by route and ids do not become label values."""
     match = getattr(request, "resolver_match", None)
     if match is None or match.route is None:
-        return UNMATCHED
-    return pattern_text(match.route)
+        # WhiteNoise answers static files before any URL is matched.
+        return "static/" if request.path_info.startswith(settings.STATIC_URL) else UNMATCHED
+    return pattern_text(match.route) or "/"
 
 
 def pattern_text(route: str) -> str:

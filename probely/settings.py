@@ -223,6 +223,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apiusers.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apiusers.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "VIEW_NAME_FUNCTION": "apiusers.renderers.view_name",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 
 from apiusers import throttling
 from apiusers.middleware import json_error
+from apiusers.root import ApiRootView
 
 # The docs are public, like the published ones they replace: no credentials are needed, and any
 # that are sent are not looked at (a bad key does not make the docs a 401).
@@ -62,6 +63,7 @@ def throttled_log_in(view):
 
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include("apiusers.urls")),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path(
