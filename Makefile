@@ -12,11 +12,13 @@ SERVE_ENV := DJANGO_DEBUG=false \
 
 .PHONY: install run serve test lint format schema bench clean
 
-$(VENV)/.installed: pyproject.toml requirements.lock
-	@echo "== Installing into $(VENV) (pinned by requirements.lock) =="
+# Development: the run-time pins and the dev extras' (production installs requirements.lock only).
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
+	@echo "== Installing into $(VENV) (pinned by requirements.lock and requirements-dev.lock) =="
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet --constraint requirements.lock --editable ".[dev]"
+	$(VENV)/bin/pip install --quiet --constraint requirements.lock \
+		--constraint requirements-dev.lock --editable ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
