@@ -108,7 +108,8 @@ WSGI_APPLICATION = "probely.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Templates of other apps drawn differently here (django-filter's form).
+        "DIRS": [BASE_DIR / "probely" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -360,3 +360,15 @@ def test_action_pages_are_titled_in_the_docs_words(browser, api_user):
     html = page(browser.get(f"/api-users/{api_user.id}/rotate-key/", HTTP_ACCEPT="text/html"))
 
     assert "<title>Rotate API User Key \u2013 Probely API Users</title>" in html
+
+
+def test_the_filter_form_names_each_field_by_its_query_parameter(browser, api_user):
+    html = page(browser.get("/api-users/", HTTP_ACCEPT="text/html"))
+    form = html.split('class="form filter-form"', 1)[1].split("</form>", 1)[0]
+
+    names = re.findall(r'<label for="id_(\w+)"><code>(\w+)</code></label>', form)
+    assert all(name == shown for name, shown in names)
+    assert {"label_logical_operator", "exclude_team", "no_access"} <= {name for name, _ in names}
+    assert "[invalid name]" not in form
+    assert "User roles" not in form
+    assert '<option value="' + api_user.labels.get(name="ci").id + '">ci</option>' in form
