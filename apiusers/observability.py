@@ -118,10 +118,11 @@ class ObservabilityMiddleware:
             route = route_of(request)
             response[REQUEST_ID_HEADER] = request_id.get()
             logger.info(
-                "%s %s %s",
+                "%s %s %s %.1fms",
                 request.method,
                 route,
                 response.status_code,
+                duration * 1000,
                 extra={
                     "method": request.method,
                     "route": route,

@@ -296,7 +296,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "propagate": True},
         "django.request": {"level": "ERROR"},
-        # runserver's own line per request repeats ours.
-        "django.server": {"handlers": [], "propagate": True, "level": "WARNING"},
+        # runserver's own line per request (a warning for a 4xx) repeats ours.
+        "django.server": {"handlers": [], "propagate": True, "level": "ERROR"},
     },
 }

@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import re
 import uuid
 
 import pytest
@@ -290,3 +291,20 @@ def test_metrics_token_is_required_when_set(settings):
     assert without.json() == {"detail": "Send the metrics token: Authorization: Bearer <token>."}
     assert without["WWW-Authenticate"] == "Bearer"
     assert right.status_code == 200
+
+
+def test_development_logs_one_line_per_request():
+    """runserver's own line (a warning for a 4xx) repeated the request line."""
+    script = (
+        "import logging; from django.test import Client; "
+        "Client().get('/api-users/', HTTP_HOST='127.0.0.1'); "
+        "logging.getLogger('django.server').warning('\"GET /api-users/ HTTP/1.1\" 401 50')"
+    )
+    result = manage("shell", "-c", script, DJANGO_DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "api-users" in line]
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"\S+ \S+ INFO apiusers.requests \[[0-9a-f]{32}\] GET api-users/ 401 [0-9.]+ms", lines[0]
+    )
