@@ -10,7 +10,7 @@ SERVE_ENV := DJANGO_DEBUG=false \
 	DJANGO_SECURE_SSL_REDIRECT=$${DJANGO_SECURE_SSL_REDIRECT:-false} \
 	DJANGO_SECURE_COOKIES=$${DJANGO_SECURE_COOKIES:-false}
 
-.PHONY: install run serve test lint format schema bench clean
+.PHONY: install run serve secret-key test lint format schema bench clean
 
 # Development: the run-time pins and the dev extras' (production installs requirements.lock only).
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
@@ -34,7 +34,15 @@ run: install
 # The production server on this machine: DEBUG off, gunicorn with gunicorn.conf.py. It needs
 # DJANGO_SECRET_KEY; over plain HTTP on 127.0.0.1 it turns the HTTPS redirect and secure cookies
 # off unless they are set.
-serve: install
+serve: secret-key install
+	@echo "== Migrating, collecting static files =="
+	$(SERVE_ENV) $(PY) manage.py migrate --no-input
+	$(SERVE_ENV) $(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo "== gunicorn on http://127.0.0.1:$(PORT) (DEBUG off; Ctrl-C stops) =="
+	$(SERVE_ENV) $(VENV)/bin/gunicorn probely.wsgi
+
+# First, before installing anything: make serve without a secret key says what it needs.
+secret-key:
 	@if [ -z "$$DJANGO_SECRET_KEY" ]; then \
 	  echo "make serve runs with DEBUG off and needs DJANGO_SECRET_KEY, e.g."; \
 	  echo "  DJANGO_SECRET_KEY=\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') make serve"; \
@@ -42,11 +50,6 @@ serve: install
 	  echo "METRICS_ENABLED, PROMETHEUS_MULTIPROC_DIR, LOG_FORMAT (README, Configuration)."; \
 	  exit 2; \
 	fi
-	@echo "== Migrating, collecting static files =="
-	$(SERVE_ENV) $(PY) manage.py migrate --no-input
-	$(SERVE_ENV) $(PY) manage.py collectstatic --no-input --verbosity 0
-	@echo "== gunicorn on http://127.0.0.1:$(PORT) (DEBUG off; Ctrl-C stops) =="
-	$(SERVE_ENV) $(VENV)/bin/gunicorn probely.wsgi
 
 test: install
 	$(VENV)/bin/pytest
