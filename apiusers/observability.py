@@ -38,8 +38,10 @@ logger = logging.getLogger("apiusers.requests")
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
-# A route that matched no URL pattern: one label value, whatever the path was.
+# A route that matched no URL pattern, a method of no route: one label value each, whatever
+# the client sent, so that it cannot grow the metrics without bound.
 UNMATCHED = "<unmatched>"
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def route_of(request) -> str:
@@ -98,6 +100,8 @@ class QueryCounter:
 
 
 class ObservabilityMiddleware:
+    """The first middleware (module docstring): probes, then request id, log line, metrics."""
+
     def __init__(self, get_response):
         self.get_response = get_response
         self.probes = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
@@ -116,15 +120,16 @@ class ObservabilityMiddleware:
                 response = self.get_response(request)
             duration = time.perf_counter() - began
             route = route_of(request)
+            method = request.method if request.method in METHODS else "other"
             response[REQUEST_ID_HEADER] = request_id.get()
             logger.info(
                 "%s %s %s %.1fms",
-                request.method,
+                method,
                 route,
                 response.status_code,
                 duration * 1000,
                 extra={
-                    "method": request.method,
+                    "method": method,
                     "route": route,
                     "status": response.status_code,
                     "duration_ms": round(duration * 1000, 1),
@@ -132,7 +137,7 @@ class ObservabilityMiddleware:
                     **caller_ids(request),
                 },
             )
-            REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+            REQUESTS.labels(method, route, str(response.status_code)).inc()
             LATENCY.labels(route).observe(duration)
             QUERIES.observe(queries.count)
             return response

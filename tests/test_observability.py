@@ -269,14 +269,17 @@ def test_metrics_count_requests_latency_queries_and_429s(
     assert after[4] - before[4] == 1
 
 
-def test_unmatched_paths_share_one_route_label(settings):
+def test_unmatched_paths_and_unknown_methods_share_one_label_value(settings):
     settings.METRICS_ENABLED = True
-    labels = {"method": "GET", "route": "<unmatched>", "status": "404"}
-    before = sample("http_requests_total", **labels)
+    unmatched = {"method": "GET", "route": "<unmatched>", "status": "404"}
+    other = {"method": "other", "route": "api-users/", "status": "401"}
+    before = sample("http_requests_total", **unmatched), sample("http_requests_total", **other)
 
     APIClient().get(f"/{uuid.uuid4().hex}/")
+    APIClient().generic(f"X{uuid.uuid4().hex[:8].upper()}", "/api-users/")
 
-    assert sample("http_requests_total", **labels) - before == 1
+    assert sample("http_requests_total", **unmatched) - before[0] == 1
+    assert sample("http_requests_total", **other) - before[1] == 1
 
 
 def test_metrics_token_is_required_when_set(settings):
