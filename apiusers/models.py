@@ -19,6 +19,9 @@ CHANGED_HELP_TEXT = (
 )
 CHANGED_BY_HELP_TEXT = "User who last made changes."
 LABEL_COLOR_CHARACTERS = r"[a-zA-Z0-9#_-]*"
+# Colours are short ("#00FF00"); the limit is the name's, so that a label stays small in the
+# answers that list it once per user carrying it.
+LABEL_COLOR_MAX_LENGTH = 255
 
 
 class BaseModel(models.Model):
@@ -163,8 +166,8 @@ class Label(BaseModel):
         max_length=255,
         help_text="Name of the label.\nThe maximum length is 255 characters.",
     )
-    # No length limit: the published schema documents the pattern only (the body size caps it).
-    color = models.TextField(
+    color = models.CharField(
+        max_length=LABEL_COLOR_MAX_LENGTH,
         blank=True,
         validators=[RegexValidator(rf"\A{LABEL_COLOR_CHARACTERS}\Z")],
         help_text=(
@@ -187,7 +190,7 @@ class Label(BaseModel):
         return self.name
 
 
-class Permission(models.TextChoices):
+class PermissionCode(models.TextChoices):
     """What a role allows in this service. Roles hold a list of these codes."""
 
     VIEW_USERS = "users.view", "See users and API users"

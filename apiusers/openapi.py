@@ -1,17 +1,25 @@
 """OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+)
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
 from .ids import ID_HELP_TEXT
 from .services.authority import LAST_OWNER
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's, with every id in a path described as the docs describe ids, and the
-    429 of the rate limits on every operation (any request authenticates first)."""
+    """drf-spectacular's, with every id in a path described as the docs describe ids, the 429 of
+    the rate limits on every operation (any request authenticates first), and the bounds of
+    every list stated.
+
+    drf-spectacular states a ListField's `min_length`/`max_length` only; a list of nested
+    objects (`many=True`) gets neither, nor does a list that may not be empty."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -28,6 +36,31 @@ class AutoSchema(openapi.AutoSchema):
                 parameter.setdefault("description", ID_HELP_TEXT)
         return parameters
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if isinstance(field, serializers.ListSerializer | serializers.ListField) and schema:
+            if getattr(field, "max_length", None) is not None:
+                schema.setdefault("maxItems", field.max_length)
+            min_items = max(getattr(field, "min_length", None) or 0, int(not field.allow_empty))
+            if min_items:
+                schema.setdefault("minItems", min_items)
+        return schema
+
+
+class AtLeastOneBulkOperation(OpenApiSerializerExtension):
+    """Bulk operations on role assignments need at least one non-empty list, which JSON Schema
+    states as `anyOf`."""
+
+    target_class = "apiusers.serializers.user_roles.ApiUserRolesBulkSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["anyOf"] = [
+            {"required": [name], "properties": {name: {"minItems": 1}}}
+            for name in ("create", "update", "delete")
+        ]
+        return schema
+
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "apiusers.authentication.ApiKeyAuthentication"
@@ -40,6 +73,41 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "The API key, prefixed with `JWT `: `Authorization: JWT <key>`.",
         }
+
+
+class ListedApiUserScheme(OpenApiSerializerExtension):
+    """A listed API user requires only `id`: `exclude` may leave out any other field."""
+
+    target_class = "apiusers.serializers.api_users.ListedApiUserSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["required"] = ["id"]
+        return schema
+
+
+class ScopeInputScheme(OpenApiSerializerExtension):
+    """A scope names a team exactly at the team tier and a target exactly at the target tier;
+    the schema says so, so that a client (or a fuzzer) can tell a valid scope from its shape."""
+
+    target_class = "apiusers.serializers.common.ScopeInputSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        scopes = {"account": [], "team": ["team"], "target": ["target"]}
+        schema["oneOf"] = [
+            {
+                "properties": {"tier": {"enum": [tier]}},
+                "required": ["tier", *names],
+                "not": {
+                    "anyOf": [
+                        {"required": [other]} for other in ("team", "target") if other not in names
+                    ]
+                },
+            }
+            for tier, names in scopes.items()
+        ]
+        return schema
 
 
 def _string_list(example: str) -> dict:

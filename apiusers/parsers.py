@@ -44,10 +44,15 @@ class FormParser(parsers.FormParser):
 
 class MultiPartParser(parsers.MultiPartParser):
     """Django's multipart parser replaces undecodable bytes with U+FFFD, and the original bytes
-    are gone by then: a field holding U+FFFD is taken as such a body and refused."""
+    are gone by then: a field holding U+FFFD is taken as such a body and refused.
+
+    No field takes a file, and a file part would be dropped unseen (a `name` sent as a file
+    would leave the name as it is): a body with one is refused."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         result = super().parse(stream, media_type, parser_context)
+        if result.files:
+            raise exceptions.ParseError("Multipart form parse error - file parts are not accepted.")
         for key, values in result.data.lists():
             if any(REPLACEMENT_CHARACTER in text for text in (key, *values)):
                 encoding = parsers.get_encoding(parser_context or {})

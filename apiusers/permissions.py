@@ -1,6 +1,6 @@
 from rest_framework import permissions
 
-from .models import Permission
+from .models import PermissionCode
 from .selectors import account_permissions
 
 
@@ -14,8 +14,8 @@ class CanManageApiUsers(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         needed = (
-            Permission.VIEW_USERS
+            PermissionCode.VIEW_USERS
             if request.method in permissions.SAFE_METHODS
-            else Permission.MANAGE_USERS
+            else PermissionCode.MANAGE_USERS
         )
         return needed in account_permissions(request.user)

@@ -9,15 +9,32 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 from rest_framework.exceptions import Throttled
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 
 from apiusers import throttling
 from apiusers.middleware import json_error
 from apiusers.root import ApiRootView
 
+
+class OptionsInJson(DefaultContentNegotiation):
+    """OPTIONS describes a docs view in JSON, like every API view, instead of through the
+    renderer of its page (Swagger UI's has no template for it: a 500)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if request.method == "OPTIONS":
+            return JSONRenderer(), JSONRenderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 # The docs are public, like the published ones they replace: no credentials are needed, and any
 # that are sent are not looked at (a bad key does not make the docs a 401).
-PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+PUBLIC = {
+    "authentication_classes": [],
+    "permission_classes": [AllowAny],
+    "content_negotiation_class": OptionsInJson,
+}
 
 # The docs pages load nothing from outside the service: the browser refuses it (Redoc's bundle,
 # for one, fetches its logo from a CDN). Swagger UI and Redoc need inline scripts and styles,

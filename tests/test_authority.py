@@ -341,7 +341,11 @@ def test_a_write_waiting_for_a_deletion_answers_404_and_writes_nothing(
         assert wait_for_lock_waiters(1)
     [result] = waiting.join()
 
-    assert result == (404, {"detail": "Not found."})
+    if write == "bulk update":
+        # An id in a body that names no API user is a 400 on that field, however it came to be.
+        assert result == (400, {"ids": [f'Invalid pk "{doomed.id}" - object does not exist.']})
+    else:
+        assert result == (404, {"detail": "Not found."})
     doomed.refresh_from_db()
     assert (doomed.name, doomed.user_roles.count(), doomed.api_keys.count()) == ("doomed", 0, 0)
     assert list(doomed.history.values_list("action", flat=True)) == [Change.Action.DELETED]

@@ -11,8 +11,11 @@ label name that exists only in another account creates a label in the caller's o
 """
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from rest_framework.test import APIClient
 
@@ -41,7 +44,7 @@ TOO_MANY_LABELS = {
 DUPLICATE_LABELS = {"labels": ["Label names must be unique within a request."]}
 FORM_LABELS = {
     "labels": [
-        "In a form body, send labels as labels[0]name=...&labels[0]color=... "
+        "In a form body, send labels as labels[0]name=...&labels[0]color=..., indexes 0 to 999 "
         "(a row whose name and color are both empty is ignored)."
     ]
 }
@@ -51,6 +54,9 @@ BAD_CREDENTIALS = {"detail": "Incorrect authentication credentials."}
 FORM_NOT_UTF8 = {"detail": "Form parse error - the body is not valid UTF-8."}
 MULTIPART_NOT_UTF8 = {"detail": "Multipart form parse error - the body is not valid UTF-8."}
 FORM_TOO_MANY_FIELDS = {"detail": "Form parse error - more than 1000 fields."}
+MULTIPART_FILE = {"detail": "Multipart form parse error - file parts are not accepted."}
+TOO_LONG = ["Ensure this field has no more than 255 characters."]
+COLOR_TOO_LONG = {"labels": {"0": {"color": TOO_LONG}}}
 
 
 def database_state() -> dict:
@@ -283,6 +289,30 @@ REFUSED = [
         {"labels": {"0": {"name": CONTROL_CHARACTERS}}},
         id="07-bidi-override-in-label-name",
     ),
+    # 7. ... also at either end of a value, where whitespace trimming would drop them unseen.
+    *(
+        pytest.param(as_json({"name": name}), 400, {"name": CONTROL_CHARACTERS}, id=f"07-edge-{i}")
+        for i, name in [
+            ("leading-unit-separator", "\u001fabc"),
+            ("trailing-record-separator", "abc\u001e"),
+            ("trailing-next-line", "abc\u0085"),
+            ("leading-tab", "\tabc"),
+            ("trailing-newline", "abc\n"),
+        ]
+    ),
+    pytest.param(as_form("name=%1Fabc"), 400, {"name": CONTROL_CHARACTERS}, id="07-edge-form"),
+    pytest.param(
+        as_json({"labels": [{"name": "a" * 255 + "\u001e", "color": ""}]}),
+        400,
+        {"labels": {"0": {"name": CONTROL_CHARACTERS}}},
+        id="07-edge-label-name-of-256",
+    ),
+    pytest.param(
+        as_form("labels[0]name=%1Eci&labels[0]color="),
+        400,
+        {"labels": {"0": {"name": CONTROL_CHARACTERS}}},
+        id="07-edge-label-name-form",
+    ),
     # 8. Deep nesting.
     pytest.param(
         raw(b'{"name": ' + b"[" * 5000 + b"]" * 5000 + b"}"),
@@ -335,6 +365,12 @@ REFUSED = [
         400,
         FORM_TOO_MANY_FIELDS,
         id="10-10000-labels-form",
+    ),
+    pytest.param(
+        as_multipart({f"f{i}": "" for i in range(1001)}),
+        400,
+        FORM_TOO_MANY_FIELDS,
+        id="10-1001-fields-multipart",
     ),
     # 11. Name longer than 60 code points, whatever their UTF-8 size or grapheme count.
     pytest.param(
@@ -390,7 +426,10 @@ REFUSED = [
     # 17. Blank names (whitespace is trimmed first).
     pytest.param(as_json({"name": ""}), 400, {"name": BLANK}, id="17-empty-name"),
     pytest.param(as_json({"name": "   "}), 400, {"name": BLANK}, id="17-spaces-name"),
-    pytest.param(as_json({"name": "\t\n "}), 400, {"name": BLANK}, id="17-whitespace-name"),
+    pytest.param(as_json({"name": "  \u3000 "}), 400, {"name": BLANK}, id="17-whitespace-name"),
+    pytest.param(
+        as_json({"name": "\t\n "}), 400, {"name": CONTROL_CHARACTERS}, id="17-control-whitespace"
+    ),
     pytest.param(as_form("name="), 400, {"name": BLANK}, id="17-empty-name-form"),
     pytest.param(
         as_json({"labels": [{"name": " ", "color": ""}]}),
@@ -503,6 +542,26 @@ REFUSED = [
         {"labels": {"0": {"color": NOT_NULL}}},
         id="24-color-null",
     ),
+    # 24b. Colours longer than 255 characters (each one would be copied into every answer
+    # that lists a user carrying the label).
+    pytest.param(
+        as_json({"labels": [{"name": "x", "color": "a" * 256}]}),
+        400,
+        COLOR_TOO_LONG,
+        id="24-color-of-256",
+    ),
+    pytest.param(
+        as_json({"labels": [{"name": "x", "color": "a" * 2_400_000}]}),
+        400,
+        COLOR_TOO_LONG,
+        id="24-color-of-2.4mb",
+    ),
+    pytest.param(
+        as_form("labels[0]name=x&labels[0]color=" + "a" * 256),
+        400,
+        COLOR_TOO_LONG,
+        id="24-color-of-256-form",
+    ),
     # 25. Duplicate label names in one request, also after trimming.
     pytest.param(
         as_json({"labels": [{"name": "x", "color": ""}, {"name": "x", "color": "#000000"}]}),
@@ -552,6 +611,28 @@ REFUSED = [
     ),
     pytest.param(
         as_form("labels[-1]name=x&labels[-1]color="), 400, FORM_LABELS, id="39-negative-index"
+    ),
+    pytest.param(
+        as_form("labels[1000]name=x&labels[1000]color="), 400, FORM_LABELS, id="39-index-1000"
+    ),
+    pytest.param(
+        as_form(f"labels[{'9' * 5000}]name=x&labels[{'9' * 5000}]color="),
+        400,
+        FORM_LABELS,
+        id="39-index-of-5000-digits",
+    ),
+    # 40. File parts: no field takes a file, so a multipart body that carries one is refused.
+    pytest.param(
+        as_multipart({"name": "renamed", "file": SimpleUploadedFile("a.bin", b"abc")}),
+        400,
+        MULTIPART_FILE,
+        id="40-file-part",
+    ),
+    pytest.param(
+        as_multipart({"name": SimpleUploadedFile("name.txt", b"renamed", "text/plain")}),
+        400,
+        MULTIPART_FILE,
+        id="40-name-as-a-file-part",
     ),
     # 41. JSON in another charset than UTF-8.
     *(
@@ -676,6 +757,11 @@ def test_any_color_of_the_documented_pattern_is_accepted(client, account, api_us
             {"labels": [{"name": "a" * 255, "color": ""}]},
             lambda user: user.labels.get().name == "a" * 255,
             id="label-name",
+        ),
+        pytest.param(
+            {"labels": [{"name": "x", "color": "a" * 255}]},
+            lambda user: user.labels.get().color == "a" * 255,
+            id="label-color",
         ),
     ],
 )
@@ -828,3 +914,35 @@ def test_valid_key_of_an_inactive_api_user_is_a_401(account, api_user):
     assert_json(response, 401, BAD_CREDENTIALS)
     assert response["WWW-Authenticate"] == "JWT"
     assert database_state() == before
+
+
+# Bounds -------------------------------------------------------------------------------------
+
+
+def unbounded(schema: dict, node: dict, where: str):
+    """The places in a request schema that take a string without a maximum length (or a
+    fixed set of values) or a list without a maximum number of items."""
+    while "$ref" in node or len(node.get("allOf", [])) == 1:
+        ref = node["$ref"] if "$ref" in node else node["allOf"][0]["$ref"]
+        node = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    if node.get("type") == "string" and "maxLength" not in node and "enum" not in node:
+        yield where
+    if node.get("type") == "array":
+        if "maxItems" not in node:
+            yield where
+        yield from unbounded(schema, node["items"], f"{where}[]")
+    for name, child in node.get("properties", {}).items():
+        yield from unbounded(schema, child, f"{where}.{name}")
+
+
+def test_every_request_body_states_a_bound_for_every_string_and_list():
+    schema = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
+    bodies = {
+        f"{method.upper()} {path} {media_type}": content["schema"]
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for media_type, content in operation.get("requestBody", {}).get("content", {}).items()
+    }
+
+    assert len(bodies) > 20
+    assert [where for name, body in bodies.items() for where in unbounded(schema, body, name)] == []

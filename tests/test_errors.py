@@ -1,10 +1,20 @@
 """Every error answer is JSON (design.md, "Errors: JSON always"), whatever DEBUG is."""
 
+import http.client
+import io
 import json
 import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.contrib.admindocs.views import extract_views_from_urlpatterns, simplify_regex
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import (
     IntegrityError,
@@ -13,13 +23,23 @@ from django.db import (
     connection,
     connections,
 )
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from django.urls import get_resolver
 from rest_framework.test import APIClient
 
 from apiusers.ids import new_id
 from apiusers.models import Label, User
+from apiusers.services import history
 
 from .conftest import client_for, url
-from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key
+from .factories import (
+    AccountFactory,
+    ApiUserFactory,
+    LabelFactory,
+    TargetFactory,
+    TeamFactory,
+    api_user_with_key,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +186,78 @@ def test_unsupported_method_on_a_collection_is_a_json_405(admin_client):
     assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
 
 
+# OPTIONS ------------------------------------------------------------------------------------
+
+# Pages for people, where Django answers OPTIONS itself (an empty page, or a redirect to log in).
+HTML_PREFIXES = ("/admin/", "/api-auth/")
+
+
+def every_route() -> list[str]:
+    """Every path of the URL configuration, with its parameters as `<name>`."""
+    return sorted(
+        {
+            simplify_regex(regex)
+            for _, regex, _, _ in extract_views_from_urlpatterns(get_resolver().url_patterns)
+        }
+    )
+
+
+@pytest.fixture
+def route_ids(account, api_user) -> dict:
+    """The id a route's `<pk>` takes, by the path before it: an object of the caller's account."""
+    return {
+        "/api-users/<api_user_id>/roles/": api_user.user_roles.get().id,
+        "/api-users/": api_user.id,
+        "/labels/users/": api_user.labels.first().id,
+        "/roles/": api_user.user_roles.get().role_id,
+        "/teams/": TeamFactory(account=account).id,
+        "/targets/": TargetFactory(account=account).id,
+    }
+
+
+def concrete(route: str, api_user, route_ids: dict) -> str:
+    def value(match):
+        if match["name"] == "pk":
+            return next(pk for prefix, pk in route_ids.items() if route.startswith(prefix))
+        return api_user.id
+
+    return re.sub(r"<(?:\w+:)?(?P<name>\w+)>", value, route)
+
+
+def test_every_route_answers_options_without_a_server_error(admin_client, api_user, route_ids):
+    admin_client.raise_request_exception = False
+    routes = every_route()
+    assert "/api-users/roles/bulk/create/" in routes
+    assert "/docs/" in routes
+
+    answers = {
+        route: admin_client.options(concrete(route, api_user, route_ids)) for route in routes
+    }
+
+    assert {route: r.status_code for route, r in answers.items() if r.status_code >= 500} == {}
+    assert {
+        route: r["Content-Type"]
+        for route, r in answers.items()
+        if not route.startswith(HTML_PREFIXES) and r["Content-Type"] != "application/json"
+    } == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "serializer_field"),
+    [
+        ("/api-users/roles/bulk/", "delete"),
+        ("/api-users/roles/bulk/create/", "api_users"),
+        ("/api-users/roles/bulk/delete/", "ids"),
+        ("/api-users/roles/bulk/update/", "user_roles"),
+    ],
+)
+def test_options_of_a_bulk_role_route_describes_its_post(admin_client, path, serializer_field):
+    response = admin_client.options(path)
+
+    assert response.status_code == 200
+    assert serializer_field in response.json()["actions"]["POST"]
+
+
 # 413 ----------------------------------------------------------------------------------------
 
 
@@ -212,6 +304,221 @@ def test_form_with_too_many_fields_is_a_json_400(admin_client, api_user, setting
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert set(response.json()) == {"detail"}
+
+
+# Chunked bodies -----------------------------------------------------------------------------
+#
+# A body sent with `Transfer-Encoding: chunked` has no Content-Length. gunicorn hands it over
+# dechunked, and says so with `wsgi.input_terminated`; a server that does not say so gets 411.
+
+LENGTH_REQUIRED = {"detail": "A chunked body needs Content-Length on this server."}
+
+
+def chunked(client, method: str, path: str, body: bytes, content_type: str, terminated=True):
+    """A request as a WSGI server passes on a chunked one: no CONTENT_LENGTH, the body in
+    wsgi.input."""
+    client.raise_request_exception = False
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "CONTENT_TYPE": content_type,
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+    }
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    return client.request(**environ)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"name": "renamed", "labels": [{"name": "new", "color": ""}]}', "application/json"),
+        (b"name=renamed&labels[0]name=new&labels[0]color=", "application/x-www-form-urlencoded"),
+        (
+            encode_multipart(
+                BOUNDARY, {"name": "renamed", "labels[0]name": "new", "labels[0]color": ""}
+            ),
+            MULTIPART_CONTENT,
+        ),
+    ],
+    ids=["json", "form", "multipart"],
+)
+def test_chunked_patch_is_applied(admin_client, api_user, body, content_type):
+    response = chunked(admin_client, "PATCH", url(api_user), body, content_type)
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], label_names(api_user)) == ("renamed", ["new"])
+
+
+def test_chunked_post_creates(admin_client, account):
+    response = chunked(
+        admin_client, "POST", "/api-users/", b'{"name": "chunky"}', "application/json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert User.objects.get(pk=response.json()["id"]).name == "chunky"
+
+
+def test_chunked_body_at_the_limit_is_read_and_one_byte_more_is_a_json_413(
+    admin_client, api_user, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    body = b'{"name": "renamed"}'.ljust(100)
+
+    assert (
+        chunked(admin_client, "PATCH", url(api_user), body, "application/json").json()["name"]
+        == "renamed"
+    )
+    response = chunked(admin_client, "PATCH", url(api_user), body + b" ", "application/json")
+
+    assert_json_error(response, 413, TOO_LARGE)
+
+
+def test_chunked_body_over_the_limit_is_a_json_413_and_changes_nothing(admin_client, api_user):
+    body = b'{"name": "' + b"x" * 3 * 1024 * 1024 + b'"}'
+
+    response = chunked(admin_client, "PATCH", url(api_user), body, "application/json")
+
+    assert_json_error(response, 413, TOO_LARGE)
+    assert User.objects.get(pk=api_user.pk).name == "ci-bot"
+
+
+def test_chunked_body_is_a_json_411_when_the_server_does_not_end_it(admin_client, api_user):
+    response = chunked(
+        admin_client, "PATCH", url(api_user), b'{"name": "x"}', "application/json", False
+    )
+
+    assert_json_error(response, 411, LENGTH_REQUIRED)
+    assert User.objects.get(pk=api_user.pk).name == "ci-bot"
+
+
+# Through gunicorn, as production serves it: raw chunked requests on a socket.
+
+GUNICORN_PORTS = range(18150, 18200)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    port = next((port for port in GUNICORN_PORTS if not listening(port)), None)
+    if port is None:
+        pytest.skip("No free port in 18150-18199 for gunicorn.")
+    return port
+
+
+@pytest.fixture(scope="module")
+def gunicorn(tmp_path_factory):
+    """gunicorn serving the app on its own SQLite database, and an Admin key of it."""
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('gunicorn') / 'db.sqlite3'}",
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input"], env=env, check=True, capture_output=True)
+    created = subprocess.run(
+        [*manage, "create_api_user", "chunky", "--account", "Acme", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "probely.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not listening(port):
+            assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.1)
+        yield port, json.loads(created.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def send(port: int, key: str, method: str, path: str, chunks=None, content_type=None):
+    """One request; a body is sent in chunks (`Transfer-Encoding: chunked`), without length."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"JWT {key}"}
+    if chunks is not None:
+        headers.update({"Content-Type": content_type, "Transfer-Encoding": "chunked"})
+    try:
+        connection.request(method, path, body=chunks, headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "content_type"),
+    [
+        (
+            [b'{"name": ', b'"renamed", "labels": [{"name": "new", ', b'"color": ""}]}'],
+            "application/json",
+        ),
+        (
+            [b"name=renamed&labels[0]", b"name=new&labels[0]color="],
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            [
+                encode_multipart(
+                    BOUNDARY, {"name": "renamed", "labels[0]name": "new", "labels[0]color": ""}
+                )
+            ],
+            MULTIPART_CONTENT,
+        ),
+    ],
+    ids=["json", "form", "multipart"],
+)
+def test_gunicorn_applies_a_chunked_patch(gunicorn, chunks, content_type):
+    port, created = gunicorn
+    path = url(created["id"])
+
+    status, media_type, body = send(port, created["key"], "PATCH", path, chunks, content_type)
+
+    assert (status, media_type) == (200, "application/json"), body
+    assert (body["name"], [label["name"] for label in body["labels"]]) == ("renamed", ["new"])
+    assert send(port, created["key"], "GET", path)[2] == body
+
+
+def test_gunicorn_creates_from_a_chunked_post(gunicorn):
+    port, created = gunicorn
+
+    status, _, body = send(
+        port,
+        created["key"],
+        "POST",
+        "/api-users/",
+        [b'{"name": "chunk', b'ed"}'],
+        "application/json",
+    )
+
+    assert status == 201, body
+    assert send(port, created["key"], "GET", url(body["id"]))[2]["name"] == "chunked"
+
+
+def test_gunicorn_answers_a_chunked_body_over_the_limit_with_a_json_413(gunicorn):
+    port, created = gunicorn
+    path = url(created["id"])
+    before = send(port, created["key"], "GET", path)[2]
+    chunks = [b'{"name": "', *[b"x" * 1024 * 1024] * 3, b'"}']
+
+    status, media_type, body = send(port, created["key"], "PATCH", path, chunks, "application/json")
+
+    assert (status, media_type, body) == (413, "application/json", TOO_LARGE)
+    assert send(port, created["key"], "GET", path)[2] == before
 
 
 # 415 ----------------------------------------------------------------------------------------
@@ -296,14 +603,15 @@ def test_unexpected_error_outside_the_view_is_the_documented_json_500(
 
 
 def test_a_500_leaves_no_half_applied_write(admin_client, api_user):
-    """The labels are replaced, then saving the user fails: the whole PATCH is rolled back."""
+    """The labels are replaced and the user saved, then recording the history fails: the whole
+    PATCH is rolled back."""
     during_the_request = []
 
     def labels_set_then_save_fails(*args, **kwargs):
         during_the_request.append(label_names(api_user))
         raise RuntimeError("boom")
 
-    with mock.patch.object(User, "save", side_effect=labels_set_then_save_fails):
+    with mock.patch.object(history, "record_many", side_effect=labels_set_then_save_fails):
         response = admin_client.patch(
             url(api_user),
             {"name": "renamed", "labels": [{"name": "new", "color": "#000000"}]},

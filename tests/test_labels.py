@@ -1,9 +1,12 @@
 """/labels/users/: list, create, retrieve, update, partial update and delete user labels."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -22,6 +25,8 @@ FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
 NOT_FOUND = b'{"detail":"Not found."}'
 PATTERN = ["This value does not match the required pattern."]
+CONTROL_CHARACTERS = ["Control and format characters are not allowed."]
+COLOR_TOO_LONG = {"color": ["Ensure this field has no more than 255 characters."]}
 LONG_AGO = timezone.now() - timedelta(days=30)
 
 # Authentication, permissions, count, page.
@@ -268,8 +273,13 @@ def test_names_differing_in_case_are_different_labels(admin_client, account, lab
         ({"name": None}, {"name": ["This field may not be null."]}),
         ({"name": 7}, {"name": ["Not a valid string."]}),
         ({"name": "x" * 256}, {"name": ["Ensure this field has no more than 255 characters."]}),
-        ({"name": "a\u202eb"}, {"name": ["Control and format characters are not allowed."]}),
+        ({"name": "a\u202eb"}, {"name": CONTROL_CHARACTERS}),
+        ({"name": "\u001fabc"}, {"name": CONTROL_CHARACTERS}),
+        ({"name": "abc\u001e"}, {"name": CONTROL_CHARACTERS}),
+        ({"name": "x" * 255 + "\u001e"}, {"name": CONTROL_CHARACTERS}),
         ({"name": "ok", "color": "#00 FF"}, {"color": PATTERN}),
+        ({"name": "ok", "color": "a" * 256}, COLOR_TOO_LONG),
+        ({"name": "ok", "color": "a" * 2_400_000}, COLOR_TOO_LONG),
         ({"name": "ok", "color": 255}, {"color": ["Not a valid string."]}),
         (
             {"name": "", "color": "no!"},
@@ -285,7 +295,32 @@ def test_create_refuses_bad_input_and_creates_nothing(admin_client, account, bod
     assert not Label.objects.filter(account=account).exists()
 
 
+def test_create_takes_a_colour_of_255_characters(admin_client, account):
+    response = admin_client.post(LIST, {"name": "long", "color": "a" * 255})
+
+    assert response.status_code == 201
+    assert response.json()["color"] == "a" * 255
+    assert Label.objects.get(account=account, name="long").color == "a" * 255
+
+
 # Update and partial update --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({"color": "a" * 256}, COLOR_TOO_LONG),
+        ({"name": "\u001fci"}, {"name": CONTROL_CHARACTERS}),
+        ({"name": "ci\t"}, {"name": CONTROL_CHARACTERS}),
+    ],
+)
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_update_refuses_bad_input_and_changes_nothing(admin_client, label, method, body, errors):
+    response = getattr(admin_client, method)(detail(label), {"name": "ci", **body})
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert represent(Label.objects.get(pk=label.pk)) == represent(label)
 
 
 def test_put_replaces_name_and_colour(admin_client, admin, label):
@@ -519,3 +554,52 @@ def test_concurrent_deletes_of_one_label_record_it_once(postgresql_only, account
 
     assert sorted(statuses) == [204] + [404] * (HELD - 1)
     assert Change.objects.count() == len(users)
+
+
+# Colour length ----------------------------------------------------------------------------------
+
+
+def test_every_label_colour_in_the_schema_has_a_maximum_length_of_255():
+    schema = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
+    colours = {
+        name: component["properties"]["color"]
+        for name, component in schema["components"]["schemas"].items()
+        if "color" in component.get("properties", {})
+    }
+
+    assert set(colours) >= {"Label", "LabelInputRequest", "LabelWriteRequest"}
+    assert {name: colour.get("maxLength") for name, colour in colours.items()} == dict.fromkeys(
+        colours, 255
+    )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_that_limits_colours_empties_the_longer_ones(account, admin):
+    """Found by name, not number, so that renumbering the migration keeps the test."""
+    executor = MigrationExecutor(connection)
+    [limit] = [
+        key
+        for key in executor.loader.graph.nodes
+        if key[0] == "apiusers" and key[1].endswith("_label_color_max_length")
+    ]
+    [before] = executor.loader.graph.node_map[limit].parents
+    leaves = executor.loader.graph.leaf_nodes()
+    executor.migrate([before.key])
+    old = executor.loader.project_state([before.key]).apps.get_model("apiusers", "Label")
+    for name, color in [("long", "a" * 2_400_000), ("limit", "b" * 255), ("short", "#00FF00")]:
+        old.objects.create(
+            account_id=account.id,
+            name=name,
+            color=color,
+            changed=LONG_AGO,
+            changed_by_id=admin[0].id,
+        )
+
+    MigrationExecutor(connection).migrate(leaves)
+
+    assert dict(Label.objects.values_list("name", "color")) == {
+        "long": "",
+        "limit": "b" * 255,
+        "short": "#00FF00",
+    }
+    assert set(Label.objects.values_list("changed", flat=True)) == {LONG_AGO}

@@ -4,10 +4,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apiusers.models import Tier
+from apiusers.models import Tier, User
 
 from .conftest import url
-from .factories import LabelFactory, TeamFactory, grant
+from .factories import ApiUserFactory, LabelFactory, TeamFactory, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,32 @@ def test_patch_with_existing_labels_queries_do_not_grow(admin_client, account, a
     body = {"labels": [{"name": label.name, "color": "#000000"} for label in labels]}
 
     assert count(lambda: admin_client.patch(url(api_user), body)) == PATCH_EXISTING_LABELS_QUERIES
+
+
+# Authentication, permissions; savepoint, lock the users, their roles (authority), labels by
+# name, label insert, labels re-read, current labels, delete and insert of label links, the
+# users' UPDATE, history entries, release savepoint.
+BULK_UPDATE_QUERIES = 14
+
+
+@pytest.mark.parametrize("n_users", [1, 100])
+def test_bulk_update_queries_do_not_grow_with_users(
+    admin_client, account, n_users, django_assert_num_queries
+):
+    users = ApiUserFactory.create_batch(n_users, account=account)
+    for user in users:
+        user.labels.set(LabelFactory.create_batch(2, account=account))
+    body = {
+        "ids": [user.id for user in users],
+        "name": "renamed",
+        "labels": [{"name": f"new-{i}", "color": "#000000"} for i in range(3)],
+    }
+
+    with django_assert_num_queries(BULK_UPDATE_QUERIES):
+        response = admin_client.post("/api-users/bulk/update/", body)
+
+    assert response.status_code == 200, response.content
+    assert set(User.objects.filter(pk__in=body["ids"]).values_list("name", flat=True)) == {
+        "renamed"
+    }
+    assert User.labels.through.objects.filter(user__in=users).count() == 3 * n_users

@@ -214,6 +214,7 @@ def test_patch_200_representation(schema, patch):
 UNDESCRIBED_AS_IN_THE_DOCS = {
     ("ApiUser", "labels"),
     ("CreatedApiUser", "labels"),
+    ("ListedApiUser", "labels"),
     ("UserRole", "role"),
     ("UserRole", "scope"),
     ("ApiUserRole", "role"),

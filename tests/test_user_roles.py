@@ -1,8 +1,11 @@
 """API user roles: /api-users/{api_user_id}/roles/ and the bulk operations, through HTTP."""
 
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+import yaml
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -268,15 +271,121 @@ def test_create_in_a_target_scope(admin_client, api_user, target):
     assert held(api_user) == [("Developer", "account", "Acme"), ("SecOps", "target", "Shop")]
 
 
-def test_create_accepts_a_form_body(admin_client, api_user, team):
-    response = admin_client.post(
-        roles_url(api_user),
-        {"role.id": role_id("Auditor"), "scope.tier": "team", "scope.team.id": team.id},
-        format="multipart",
-    )
+JSON_ONLY = [
+    ("post", "{user}"),
+    ("put", "{assignment}"),
+    ("patch", "{assignment}"),
+    ("post", BULK),
+    ("post", BULK_CREATE),
+    ("post", BULK_DELETE),
+    ("post", BULK_UPDATE),
+]
 
-    assert response.status_code == 201, response.content
-    assert ("Auditor", "team", "Platform") in held(api_user)
+
+@pytest.mark.parametrize(("method", "path"), JSON_ONLY)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"role.id": "Auditor", "scope.tier": "team", "scope.team.id": "{team}"},
+        {"role": '{"id": "Auditor"}', "scope": '{"tier": "account"}'},
+    ],
+    ids=["dotted-parts", "json-parts"],
+)
+@pytest.mark.parametrize("format_", ["multipart", "form"])
+def test_role_writes_take_json_only_and_refuse_forms_with_415(
+    admin_client, api_user, developer, team, method, path, body, format_
+):
+    """Forms cannot carry the nested objects of an assignment; a form body was dropped unseen
+    (a PATCH answered 200 having changed nothing)."""
+    path = path.format(user=roles_url(api_user), assignment=roles_url(api_user, developer))
+    body = {
+        key: value.replace("Auditor", role_id("Auditor")).replace("{team}", team.id)
+        for key, value in body.items()
+    }
+    before = held(api_user)
+
+    if format_ == "form":
+        content_type = "application/x-www-form-urlencoded"
+        response = getattr(admin_client, method)(path, urlencode(body), content_type=content_type)
+    else:
+        response = getattr(admin_client, method)(path, body, format="multipart")
+        content_type = response.wsgi_request.META["CONTENT_TYPE"]
+
+    assert response.status_code == 415
+    assert response.json() == {"detail": f'Unsupported media type "{content_type}" in request.'}
+    assert held(api_user) == before
+
+
+TOO_MANY = ["Ensure this field has no more than 100 elements."]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "errors"),
+    [
+        (BULK_DELETE, {"ids": ["0OIl0OIl0OIl"] * 101}, {"ids": TOO_MANY}),
+        (BULK, {"delete": ["0OIl0OIl0OIl"] * 101}, {"delete": TOO_MANY}),
+        (
+            BULK_CREATE,
+            {"api_users": ["0OIl0OIl0OIl"] * 101},
+            {"api_users": TOO_MANY, "user_roles": ["This field is required."]},
+        ),
+    ],
+)
+def test_an_overlong_list_of_ids_is_refused_before_looking_at_any(
+    admin_client, api_user, developer, path, body, errors
+):
+    """Each of 150,000 ids cost a validation (seconds of a worker) before the list's length was
+    checked: the length is checked first, so the errors are not those of the items."""
+    before = held(api_user)
+
+    response = admin_client.post(path, body)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert held(api_user) == before
+
+
+def test_role_write_schemas_offer_json_only():
+    schema = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
+    role_paths = [path for path in schema["paths"] if "/roles/" in path]
+
+    media_types = {
+        (path, method): list(operation["requestBody"]["content"])
+        for path in role_paths
+        for method, operation in schema["paths"][path].items()
+        if "requestBody" in operation
+    }
+
+    assert len(media_types) == 7
+    assert set(map(tuple, media_types.values())) == {("application/json",)}
+
+
+def test_bulk_role_schemas_state_which_lists_may_be_empty():
+    components = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())[
+        "components"
+    ]["schemas"]
+
+    def bounds(component: str) -> dict:
+        return {
+            name: (prop.get("minItems"), prop.get("maxItems"))
+            for name, prop in components[component]["properties"].items()
+        }
+
+    assert bounds("ApiUserRolesBulkCreateRequest") == {
+        "api_users": (1, 100),
+        "user_roles": (1, 100),
+    }
+    assert bounds("ApiUserRolesBulkDeleteRequest") == {"ids": (1, 100)}
+    assert bounds("ApiUserRolesBulkUpdateRequest") == {"user_roles": (1, 100)}
+    assert bounds("ApiUserRolesBulkRequest") == {
+        "create": (None, 100),
+        "update": (None, 100),
+        "delete": (None, 100),
+    }
+    assert components["ApiUserRolesBulkRequest"]["anyOf"] == [
+        {"required": [name], "properties": {name: {"minItems": 1}}}
+        for name in ("create", "update", "delete")
+    ]
 
 
 def test_an_assignment_the_api_user_has_already_is_a_400(admin_client, api_user):

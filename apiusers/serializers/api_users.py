@@ -7,7 +7,7 @@ from rest_framework.fields import empty
 from rest_framework.utils import html
 
 from .. import keys
-from ..fields import IdField, does_not_exist
+from ..fields import BoundedListField, IdField
 from ..models import ApiKey, Change, User
 from .common import (
     MAX_USER_ROLES,
@@ -49,15 +49,20 @@ class ApiUserSerializer(OutputModelSerializer):
         ]
         extra_kwargs = {"active": {"default": True}}
 
+    def get_key(self, user) -> str:
+        return keys.redact(user.key_prefix) if user.key_prefix else ""
+
+
+class ListedApiUserSerializer(ApiUserSerializer):
+    """An API user as the list shows it: the fields named in the list's `exclude` parameter are
+    left out, so only `id` is sure to be there."""
+
     def get_fields(self):
         fields = super().get_fields()
         # The list's `exclude` parameter, validated by apiusers.filters.
         for name in self.context.get("exclude", ()):
-            del fields[name]
+            fields.pop(name, None)  # a name may be given more than once
         return fields
-
-    def get_key(self, user) -> str:
-        return keys.redact(user.key_prefix) if user.key_prefix else ""
 
 
 # The answer to a creation: the only one that carries the full key.
@@ -70,9 +75,11 @@ class CreatedApiUserSerializer(ApiUserSerializer):
         return self.context["key"]
 
 
-FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]+)\](?:name|color)\Z")
+# Row indexes have at most three digits: a form body holds at most 1000 fields (Django's
+# DATA_UPLOAD_MAX_NUMBER_FIELDS), so at most 500 rows, and a longer number is no row anyone sent.
+FORM_LABEL_KEY = re.compile(r"^labels\[([0-9]{1,3})\](?:name|color)\Z")
 FORM_LABELS_ERROR = (
-    "In a form body, send labels as labels[0]name=...&labels[0]color=... "
+    "In a form body, send labels as labels[0]name=...&labels[0]color=..., indexes 0 to 999 "
     "(a row whose name and color are both empty is ignored)."
 )
 
@@ -141,8 +148,9 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
         return labels
 
 
-class ApiUserCreateSerializer(ApiUserUpdateSerializer):
-    """A new API user: `name` is required; labels and roles are optional (none by default)."""
+class ApiUserCreateFormSerializer(ApiUserUpdateSerializer):
+    """A new API user, as a form body writes it: `name` is required, labels are optional (none
+    by default). Roles are nested objects, sent in JSON only."""
 
     labels = LabelInputSerializer(
         many=True,
@@ -150,6 +158,15 @@ class ApiUserCreateSerializer(ApiUserUpdateSerializer):
         max_length=MAX_LABELS,
         help_text=f"Labels of the API user. At most {MAX_LABELS}, names unique.",
     )
+
+
+FORM_USER_ROLES_KEY = re.compile(r"^user_roles\b")
+FORM_USER_ROLES_ERROR = "Roles cannot be sent in a form body: send the request as JSON."
+
+
+class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
+    """A new API user: `name` is required; labels and roles are optional (none by default)."""
+
     user_roles = UserRoleInputSerializer(
         many=True,
         required=False,
@@ -161,19 +178,35 @@ class ApiUserCreateSerializer(ApiUserUpdateSerializer):
         ),
     )
 
-    class Meta(ApiUserUpdateSerializer.Meta):
-        fields = [*ApiUserUpdateSerializer.Meta.fields, "user_roles"]
+    class Meta(ApiUserCreateFormSerializer.Meta):
+        fields = [*ApiUserCreateFormSerializer.Meta.fields, "user_roles"]
+
+    def to_internal_value(self, data):
+        # DRF reads roles from a form only in its dotted syntax (`user_roles[0]role.id=...`) and
+        # drops a JSON part unseen; roles are JSON only, so any `user_roles` key is refused.
+        if html.is_html_input(data) and any(FORM_USER_ROLES_KEY.match(key) for key in data):
+            raise serializers.ValidationError({"user_roles": [FORM_USER_ROLES_ERROR]})
+        return super().to_internal_value(data)
 
 
 class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
     """`ids` of the API users to change, and the fields to set on all of them."""
 
-    ids = serializers.ListField(
+    ids = BoundedListField(
         child=IdField(), min_length=1, max_length=MAX_BULK, help_text="List of object IDs."
     )
 
     class Meta(ApiUserUpdateSerializer.Meta):
         fields = ["ids", *ApiUserUpdateSerializer.Meta.fields]
+
+    def get_fields(self):
+        # The fields to set are a partial update: none is required and none has a default
+        # (an absent `active` is left as it is), in validation and in the schema alike.
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if name != "ids":
+                field.required, field.default = False, empty
+        return fields
 
     def validate(self, attrs):
         # `ids` is required although the fields to set are a partial update.
@@ -184,12 +217,10 @@ class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
         return attrs
 
     def validate_ids(self, ids):
+        # Whether each names an API user of the account is checked once, by the write, on the
+        # rows it locks.
         if len(set(ids)) != len(ids):
             raise serializers.ValidationError("Each id may be given only once.")
-        found = set(self.context["api_users"].filter(id__in=ids).values_list("id", flat=True))
-        missing = [pk for pk in ids if pk not in found]
-        if missing:
-            raise serializers.ValidationError([does_not_exist(pk) for pk in missing])
         return ids
 
 

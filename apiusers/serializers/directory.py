@@ -2,11 +2,11 @@
 
 from rest_framework import serializers
 
-from ..models import Permission, Role, Target, Team
+from ..models import PermissionCode, Role, Target, Team
 from .common import OutputModelSerializer
 
 PERMISSIONS_HELP_TEXT = "What the role allows, as permission codes:\n\n" + "\n".join(
-    f"* `{code}`: {label}" for code, label in Permission.choices
+    f"* `{code}`: {label}" for code, label in PermissionCode.choices
 )
 
 

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from .. import selectors
-from ..fields import IdField, does_not_exist
+from ..fields import BoundedListField, IdField, does_not_exist
 from ..ids import ID_HELP_TEXT
 from .common import (
     MAX_USER_ROLES,
@@ -39,7 +39,7 @@ def resolve(queryset: QuerySet, ids: list[str], *, unique: bool) -> tuple[dict, 
     return found, errors
 
 
-class ObjectIdsField(serializers.ListField):
+class ObjectIdsField(BoundedListField):
     """Ids of objects of the caller's account (`queryset(account)`), each listed once, resolved
     to the objects in one query."""
 

@@ -1,5 +1,6 @@
 """Writes to API users and their keys. Each function is one transaction."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -7,8 +8,10 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
 from .. import keys
+from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
 from . import authority, history
 from .labels import labels_by_name
@@ -18,15 +21,22 @@ def lock_api_users(account_id: str, user_ids: Iterable[str]) -> list[User]:
     """Lock the rows of these API users of the account, in id order (two requests that share
     users cannot deadlock), and read them afresh. Each must still exist: one deleted while the
     request waited for its lock makes the whole request a 404, before anything is written."""
-    user_ids = set(user_ids)
+    users, missing = _lock(account_id, user_ids)
+    if missing:
+        raise Http404
+    return users
+
+
+def _lock(account_id: str, user_ids: Iterable[str]) -> tuple[list[User], list[str]]:
+    """The locked API users, and the ids (in the order given) that name none of them."""
+    user_ids = list(user_ids)
     users = list(
         User.objects.select_for_update()
         .filter(pk__in=user_ids, account_id=account_id, is_apiuser=True, deleted__isnull=True)
         .order_by("pk")
     )
-    if len(users) != len(user_ids):
-        raise Http404
-    return users
+    found = {user.pk for user in users}
+    return users, [pk for pk in user_ids if pk not in found]
 
 
 def acting_on(actor: User, users: list[User], *, deactivates: bool) -> None:
@@ -40,20 +50,33 @@ def acting_on(actor: User, users: list[User], *, deactivates: bool) -> None:
         )
 
 
-def set_labels(*, user: User, actor: User, items: list[dict]) -> dict | None:
-    """Make `items` (name and colour each) the user's whole label set, creating missing labels.
-    Returns the history entry of the change (`{"from": names, "to": names}`), or None when the
-    set was already that one. Four queries at most, whatever the number of labels."""
-    labels = labels_by_name(account_id=user.account_id, actor=actor, items=items)
+def set_labels(*, users: list[User], actor: User, items: list[dict]) -> dict[str, dict]:
+    """Make `items` (name and colour each) the whole label set of each user, creating missing
+    labels. Returns, for each user whose set changed, its history entry (`{"from": names,
+    "to": names}`). At most six queries, whatever the number of users and labels."""
+    labels = labels_by_name(account_id=users[0].account_id, actor=actor, items=items)
     wanted = {label.id: label.name for label in labels}
-    current = dict(user.labels.values_list("id", "name"))
-    if wanted.keys() == current.keys():
-        return None
-    if current.keys() - wanted.keys():
-        user.labels.remove(*(current.keys() - wanted.keys()))
-    if wanted.keys() - current.keys():
-        user.labels.add(*(wanted.keys() - current.keys()))
-    return {"from": sorted(current.values()), "to": sorted(wanted.values())}
+    links = User.labels.through.objects
+    current = defaultdict(dict)
+    for user_id, label_id, name in links.filter(user__in=users).values_list(
+        "user_id", "label_id", "label__name"
+    ):
+        current[user_id][label_id] = name
+    changes = {
+        user.pk: {"from": sorted(current[user.pk].values()), "to": sorted(wanted.values())}
+        for user in users
+        if current[user.pk].keys() != wanted.keys()
+    }
+    if changes:
+        links.filter(user_id__in=changes).exclude(label_id__in=wanted).delete()
+        added = [
+            links.model(user_id=user_id, label_id=label_id)
+            for user_id in changes
+            for label_id in wanted.keys() - current[user_id].keys()
+        ]
+        if added:
+            links.bulk_create(added)
+    return changes
 
 
 @transaction.atomic
@@ -66,27 +89,38 @@ def api_user_update(*, user: User, actor: User, data: dict) -> User:
     effective change moves `changed` and `changed_by` and is recorded: writing the values a user
     already has leaves everything as it was. `labels` replaces the whole set.
     """
-    [user] = lock_api_users(user.account_id, [user.pk])
-    acting_on(actor, [user], deactivates=data.get("active") is False)
-    return _update(user, actor, data)
+    users = lock_api_users(user.account_id, [user.pk])
+    acting_on(actor, users, deactivates=data.get("active") is False)
+    _update(users, actor, data)
+    return users[0]
 
 
-def _update(user: User, actor: User, data: dict) -> User:
+def _update(users: list[User], actor: User, data: dict) -> None:
+    """Set the same fields on each of the locked users, in a constant number of queries: the
+    label sets, then one UPDATE of the users that really change, and one history entry each."""
     fields = {name: data[name] for name in ("name", "title", "active") if name in data}
-    changes = history.diff({name: getattr(user, name) for name in fields}, fields)
-    for name in changes:
-        setattr(user, name, data[name])
-    if "labels" in data and (labels := set_labels(user=user, actor=actor, items=data["labels"])):
-        changes["labels"] = labels
-
-    if changes:
-        user.changed = timezone.now()
-        user.changed_by = actor
-        user.save(
-            update_fields=[*(name for name in changes if name != "labels"), "changed", "changed_by"]
-        )
-        history.record(user=user, actor=actor, action=Change.Action.UPDATED, changes=changes)
-    return user
+    changes = {
+        user.pk: history.diff({name: getattr(user, name) for name in fields}, fields)
+        for user in users
+    }
+    if "labels" in data:
+        for user_id, labels in set_labels(users=users, actor=actor, items=data["labels"]).items():
+            changes[user_id]["labels"] = labels
+    changed = [user for user in users if changes[user.pk]]
+    if not changed:
+        return
+    now = timezone.now()
+    User.objects.filter(pk__in=[user.pk for user in changed]).update(
+        **fields, changed=now, changed_by=actor
+    )
+    for user in changed:
+        for name, value in {**fields, "changed": now, "changed_by": actor}.items():
+            setattr(user, name, value)
+    history.record_many(
+        entries=[(user, changes[user.pk]) for user in changed],
+        actor=actor,
+        action=Change.Action.UPDATED,
+    )
 
 
 def describe(user_roles) -> list[str]:
@@ -119,7 +153,7 @@ def api_user_create(
     if actor != user:
         user.changed_by = actor
         user.save(update_fields=["changed_by"])
-    label_change = set_labels(user=user, actor=actor, items=list(labels))
+    label_change = labels and set_labels(users=[user], actor=actor, items=list(labels)).get(user.pk)
     assignments = UserRole.objects.bulk_create(UserRole(user=user, **item) for item in user_roles)
     changes = history.diff({}, {"name": name, "title": title, "active": active})
     if label_change:
@@ -134,12 +168,15 @@ def api_user_create(
 def api_users_bulk_update(
     *, account: Account, user_ids: list[str], actor: User, data: dict
 ) -> None:
-    """Apply the same update to several API users of the account, all or none: one the caller
-    may not act on, or the last active Owner deactivated, refuses the whole request."""
-    users = lock_api_users(account.pk, user_ids)
+    """Apply the same update to several API users of the account, all or none: an id that names
+    none of them (missing, of another account, or deleted while the request waited) is a 400 on
+    `ids`; one the caller may not act on, or the last active Owner deactivated, refuses the
+    whole request."""
+    users, missing = _lock(account.pk, user_ids)
+    if missing:
+        raise ValidationError({"ids": [does_not_exist(pk) for pk in missing]})
     acting_on(actor, users, deactivates=data.get("active") is False)
-    for user in users:
-        _update(user, actor, data)
+    _update(users, actor, data)
 
 
 @transaction.atomic

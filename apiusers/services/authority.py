@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from rest_framework import exceptions, status
 
-from ..models import Account, Permission, Role, Tier, User, UserRole
+from ..models import Account, PermissionCode, Role, Tier, User, UserRole
 from ..selectors import account_permissions
 
 LAST_OWNER = (
@@ -39,7 +39,7 @@ def held_by(actor: User) -> frozenset[str]:
     """What the caller holds. A superuser (an operator of the service, in the Django admin)
     holds every permission."""
     if actor.is_superuser:
-        return frozenset(Permission.values)
+        return frozenset(PermissionCode.values)
     return account_permissions(actor)
 
 
@@ -91,7 +91,7 @@ def collect(grants: Iterable[tuple[str, list[str]]]) -> dict[str, frozenset[str]
 
 
 def makes_owner(tier: str, role: Role) -> bool:
-    return tier == Tier.ACCOUNT and Permission.OWN_ACCOUNT in role.permissions
+    return tier == Tier.ACCOUNT and PermissionCode.OWN_ACCOUNT in role.permissions
 
 
 def owner_role_ids() -> list[str]:
@@ -99,7 +99,7 @@ def owner_role_ids() -> list[str]:
     return [
         pk
         for pk, permissions in Role.objects.values_list("pk", "permissions")
-        if Permission.OWN_ACCOUNT in permissions
+        if PermissionCode.OWN_ACCOUNT in permissions
     ]
 
 

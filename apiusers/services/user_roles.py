@@ -7,6 +7,7 @@ queries.
 
 from collections import defaultdict
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -113,6 +114,18 @@ def _add_error(errors: dict, where: tuple, message: str) -> None:
     node.setdefault("non_field_errors", []).append(message)
 
 
+@dataclass
+class Plan:
+    """What a request does to the assignments read under the lock: the assignments after it
+    (`final`, by id), and the rows to delete, update and insert."""
+
+    final: dict[str, UserRole]
+    outcome: Outcome = field(default_factory=Outcome)
+    revoked: list[str] = field(default_factory=list)
+    regranted: list[UserRole] = field(default_factory=list)
+    granted: list[UserRole] = field(default_factory=list)
+
+
 @transaction.atomic
 def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
     user_ids = {grant.user_id for grant in grants}
@@ -124,9 +137,19 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
             "role", "team", "target"
         )
     }
-    before = _roles_by_user(current.values())
-    owners_before = _owners(current.values(), users)
+    _check(actor, current, grants, regrants, revokes)
+    plan = _plan(current, grants, regrants, revokes, keep_held)
+    authority.guard_last_owner(
+        actor.account_id, _owners(current.values(), users) - _owners(plan.final.values(), users)
+    )
+    _apply(plan)
+    _record(actor, users, current.values(), plan.final.values())
+    return plan.outcome
 
+
+def _check(actor, current, grants, regrants, revokes) -> None:
+    """The caller's authority (403): over each role given and taken away, then over the API
+    users, as their assignments stand under the lock."""
     authority.check_grants(actor, [op.item["role"] for op in [*regrants, *grants]])
     authority.check_takes_away(
         actor,
@@ -139,15 +162,19 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
         actor, authority.collect((ur.user_id, ur.role.permissions) for ur in current.values())
     )
 
-    outcome, errors = Outcome(), {}
-    final = dict(current)
-    held = {_held_key(user_role): user_role.pk for user_role in current.values()}
+
+def _plan(current, grants, regrants, revokes, keep_held) -> Plan:
+    """Revocations, then changes, then grants, on copies of the current assignments; the
+    request's conflicts with them are a 400 placed at the items that caused them."""
+    plan, errors = Plan(final={pk: copy(user_role) for pk, user_role in current.items()}), {}
+    final, outcome = plan.final, plan.outcome
+    held = {_held_key(user_role): user_role.pk for user_role in final.values()}
     for user_role in revokes:
         if removed := final.pop(user_role.pk, None):
             del held[_held_key(removed)]
+            plan.revoked.append(user_role.pk)
         outcome.revoked.append(user_role.pk)
 
-    regranted = []
     for op in regrants:
         user_role = final.get(op.user_role.pk)
         if user_role is None:
@@ -164,36 +191,37 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
         held[new] = user_role.pk
         for name, value in op.item.items():
             setattr(user_role, name, value)
-        regranted.append(user_role)
+        plan.regranted.append(user_role)
 
     held = {_held_key(user_role): user_role.pk for user_role in final.values()}
-    granted = []
     for grant in grants:
         key = _key(grant.user_id, **grant.item)
         if key not in held:
             user_role = UserRole(user_id=grant.user_id, **grant.item)
             held[key] = user_role.pk
             final[user_role.pk] = user_role
-            granted.append(user_role)
+            plan.granted.append(user_role)
         elif not keep_held:
             _add_error(errors, grant.where, ALREADY_HELD)
         outcome.granted.append(held[key])
 
     if errors:
         raise ValidationError(errors)
-    authority.guard_last_owner(
-        actor.account_id,
-        owners_before - _owners(final.values(), users),
-    )
+    return plan
 
-    if outcome.revoked:
-        UserRole.objects.filter(pk__in=outcome.revoked).delete()
-    if regranted:
-        UserRole.objects.bulk_update(regranted, ["role", "tier", "team", "target"])
-    if granted:
-        UserRole.objects.bulk_create(granted)
 
-    after = _roles_by_user(final.values())
+def _apply(plan: Plan) -> None:
+    if plan.revoked:
+        UserRole.objects.filter(pk__in=plan.revoked).delete()
+    if plan.regranted:
+        UserRole.objects.bulk_update(plan.regranted, ["role", "tier", "team", "target"])
+    if plan.granted:
+        UserRole.objects.bulk_create(plan.granted)
+
+
+def _record(actor: User, users: list[User], before, after) -> None:
+    """One history entry for each API user whose roles changed, and its `changed`."""
+    before, after = _roles_by_user(before), _roles_by_user(after)
     entries = [
         (user, {"user_roles": {"from": before.get(user.pk, []), "to": after.get(user.pk, [])}})
         for user in users
@@ -204,4 +232,3 @@ def _change(actor, grants, regrants, revokes, keep_held) -> Outcome:
             changed=timezone.now(), changed_by=actor
         )
         history.record_many(entries=entries, actor=actor, action=Change.Action.UPDATED)
-    return outcome

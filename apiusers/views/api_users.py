@@ -16,7 +16,6 @@ from ..filters import (
 from ..ids import ID_PATTERN
 from ..models import User
 from ..openapi import (
-    DELETED_MEANWHILE,
     FORBIDDEN_WRITE,
     INVALID_PAGE,
     STANDARD_ERRORS,
@@ -27,6 +26,7 @@ from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 from ..serializers.api_users import (
     ApiUserBulkUpdateSerializer,
+    ApiUserCreateFormSerializer,
     ApiUserCreateSerializer,
     ApiUserSerializer,
     ApiUserUpdateSerializer,
@@ -34,6 +34,7 @@ from ..serializers.api_users import (
     ChangeSerializer,
     CreatedApiUserSerializer,
     KeyStatusSerializer,
+    ListedApiUserSerializer,
     RotatedKeySerializer,
 )
 from ..services.api_users import (
@@ -71,7 +72,7 @@ NO_CONTENT = OpenApiResponse(description="Done; the answer has no body.")
         summary="List API Users",
         description=LIST_DESCRIPTION,
         responses={
-            200: ApiUserSerializer(many=True),
+            200: ListedApiUserSerializer(many=True),
             400: VALIDATION_ERROR,
             **STANDARD_ERRORS,
             404: INVALID_PAGE,
@@ -115,6 +116,7 @@ class ApiUserViewSet(
             "update": ApiUserUpdateSerializer,
             "partial_update": ApiUserUpdateSerializer,
             "bulk_update": ApiUserBulkUpdateSerializer,
+            "list": ListedApiUserSerializer,
         }.get(self.action, ApiUserSerializer)
 
     def get_serializer_context(self):
@@ -137,9 +139,14 @@ class ApiUserViewSet(
             + LABELS_SEMANTICS
             + "\n\nEach role is given in a scope (`account`, or a `team` or `target` of the "
             "caller's account); ids of another account are refused like missing ones. A caller "
-            "grants only roles whose permissions it holds (403 otherwise)."
+            "grants only roles whose permissions it holds (403 otherwise). Roles are sent in JSON "
+            "only: a form body with a `user_roles` key is a 400."
         ),
-        request=ApiUserCreateSerializer,
+        request={
+            "application/json": ApiUserCreateSerializer,
+            "application/x-www-form-urlencoded": ApiUserCreateFormSerializer,
+            "multipart/form-data": ApiUserCreateFormSerializer,
+        },
         responses={
             201: CreatedApiUserSerializer,
             400: VALIDATION_ERROR,
@@ -220,17 +227,12 @@ class ApiUserViewSet(
         responses={
             200: BulkUpdateResultSerializer,
             400: VALIDATION_ERROR,
-            **WRITE_ERRORS,
-            404: DELETED_MEANWHILE,
+            **{code: WRITE_ERRORS[code] for code in (401, 403, 409, 500)},
         },
     )
     @action(detail=False, methods=["post"], url_path="bulk/update")
     def bulk_update(self, request):
-        serializer = self.get_serializer(
-            data=request.data,
-            partial=True,
-            context={**self.get_serializer_context(), "api_users": self.get_queryset()},
-        )
+        serializer = self.get_serializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         ids = data.pop("ids")
@@ -278,7 +280,8 @@ class ApiUserViewSet(
         ),
         responses={200: ChangeSerializer(many=True), **STANDARD_ERRORS},
     )
-    @action(detail=True, methods=["get"])
+    # No filter backends: the list's filters do not apply (nor appear in the schema) here.
+    @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
         changes = selectors.history(self.get_object())
         page = self.paginate_queryset(changes)

@@ -18,6 +18,7 @@ from ..openapi import (
     detail_error,
 )
 from ..pagination import PageNumberPagination
+from ..parsers import JSONParser
 from ..permissions import CanManageApiUsers
 from ..serializers.common import UserRoleInputSerializer, UserRoleSerializer
 from ..serializers.user_roles import (
@@ -147,6 +148,10 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     """The role assignments of one API user of the caller's account."""
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
+    # Assignments are nested objects, written in JSON only (a form body is a 415): a form could
+    # carry them only in DRF's dotted syntax (`role.id`), which the schema cannot describe, and
+    # any other part of one was dropped unseen.
+    parser_classes = [JSONParser]
     serializer_class = UserRoleSerializer
     pagination_class = PageNumberPagination
     lookup_value_regex = ID_PATTERN
@@ -202,6 +207,7 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
     """Role assignments of several API users of the caller's account at once."""
 
     permission_classes = [IsAuthenticated, CanManageApiUsers]
+    parser_classes = [JSONParser]
     serializer_classes = {
         "bulk_create": ApiUserRolesBulkCreateSerializer,
         "bulk_delete": ApiUserRolesBulkDeleteSerializer,
@@ -210,7 +216,8 @@ class ApiUserRoleBulkViewSet(viewsets.GenericViewSet):
     }
 
     def get_serializer_class(self):
-        return self.serializer_classes[self.action]
+        # Each route has one action, its POST; OPTIONS (action "metadata") describes that one.
+        return self.serializer_classes[self.action_map["post"]]
 
     def validated(self) -> dict:
         serializer = self.get_serializer(data=self.request.data)
