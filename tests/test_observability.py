@@ -16,6 +16,7 @@ from apiusers.logs import JsonFormatter, RequestIdFilter
 
 from .conftest import client_for, url
 from .test_settings import manage
+from .test_throttling import require_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +79,19 @@ def test_readyz_is_503_naming_unapplied_migrations(monkeypatch):
     assert answer.json() == {
         "status": "unavailable",
         "checks": {"database": "ok", "migrations": "2 not applied"},
+    }
+
+
+def test_readyz_checks_redis_when_it_is_configured(settings, monkeypatch):
+    settings.REDIS_URL = require_redis()
+    monkeypatch.setattr(throttling, "_stores", {})
+
+    answer = probe("/readyz")
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "migrations": "ok", "redis": "ok"},
     }
 
 
