@@ -6,6 +6,7 @@ buffering reverse proxy that production runs behind (README, "Running in product
 """
 
 import os
+from pathlib import Path
 
 from gunicorn import glogging
 
@@ -30,9 +31,17 @@ limit_request_field_size = 8190
 control_socket_disable = True
 
 
+# Health and metrics probes are not access-log noise.
+PROBES = ("/healthz", "/readyz", "/metrics")
+
+
 class Logger(glogging.Logger):
     """gunicorn's, except that a malformed request is logged without the text quoted from it:
     that may be a header line, an Authorization value among them."""
+
+    def access(self, resp, req, environ, request_time):
+        if environ.get("PATH_INFO") not in PROBES:
+            super().access(resp, req, environ, request_time)
 
     def warning(self, msg, *args, **kwargs):
         if msg.startswith("Invalid request from ip="):
@@ -44,3 +53,22 @@ logger_class = Logger
 # Errors go to stderr; the access log is off unless asked for, and never shows request headers.
 accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "yes", "on"} else None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+# Prometheus metrics across workers (README, "Health, logs and metrics"): each worker writes its
+# values to files in PROMETHEUS_MULTIPROC_DIR. The folder starts empty, so counts from an earlier
+# run are not added in (only its *.db files are removed), and a dead worker's live values are
+# dropped when it exits.
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for values in Path(folder).glob("*.db"):
+            values.unlink()
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -15,6 +15,44 @@ from rest_framework.utils.field_mapping import ClassLookupDict
 # Empty rows the form offers after an object's own, for items to add.
 SPARE_ROWS = 3
 
+# Page titles in the docs' words, by router basename: (a list's, an object's).
+TITLES = {
+    "apiuser": ("API Users", "API User"),
+    "apiuser-role": ("API User Roles", "API User Role"),
+    "apiuser-role-bulk": ("API User Roles", "API User Roles"),
+    "userlabel": ("User Labels", "User Label"),
+    "role": ("Roles", "Role"),
+    "team": ("Teams", "Team"),
+    "target": ("Targets", "Target"),
+}
+# Extra actions, by the name DRF gives them (their function's name, in words).
+ACTION_TITLES = {
+    ("apiuser", "Bulk update"): "Bulk Update API Users",
+    ("apiuser", "Rotate key"): "Rotate API User Key",
+    ("apiuser", "Key"): "API User Key",
+    ("apiuser", "History"): "API User History",
+    ("apiuser-role-bulk", "Bulk"): "Bulk Operations on API User Roles",
+    ("apiuser-role-bulk", "Bulk create"): "Bulk Create API User Roles",
+    ("apiuser-role-bulk", "Bulk delete"): "Bulk Delete API User Roles",
+    ("apiuser-role-bulk", "Bulk update"): "Bulk Update API User Roles",
+}
+
+
+def view_name(view) -> str:
+    """REST_FRAMEWORK's VIEW_NAME_FUNCTION: the browsable page's title (and OPTIONS' `name`)
+    in the docs' words, "API Users" rather than DRF's "Api User List"."""
+    basename = getattr(view, "basename", None)
+    if basename in TITLES:
+        action = getattr(view, "name", None)
+        if action is not None:
+            return ACTION_TITLES.get((basename, action), action)
+        plural, singular = TITLES[basename]
+        return singular if getattr(view, "detail", False) else plural
+    # Imported here: rest_framework.views imports this module (DEFAULT_RENDERER_CLASSES).
+    from rest_framework.views import get_view_name
+
+    return get_view_name(view)
+
 
 class FormRenderer(renderers.HTMLFormRenderer):
     """DRF's form renderer, plus rows of inputs for lists of flat objects (labels: one row per

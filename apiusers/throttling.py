@@ -23,6 +23,8 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from .metrics import THROTTLED
+
 logger = logging.getLogger(__name__)
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -178,6 +180,7 @@ class Limit:
         if count is not None and count > limit:
             if count == limit + 1:
                 logger.warning("Throttling %s %s until the window ends.", self.scope, identity)
+            THROTTLED.labels(limit=self.scope).inc()
             return max(1, math.ceil(end - now))
         return None
 
@@ -189,6 +192,7 @@ class Limit:
         limit, end, key, now = window
         count = store().read(key)
         if count is not None and count >= limit:
+            THROTTLED.labels(limit=self.scope).inc()
             return max(1, math.ceil(end - now))
         return None
 

@@ -5,12 +5,15 @@ production (DEBUG off, HTTPS-only cookies); `make run` opts into development mod
 """
 
 import ipaddress
+import math
 import os
 import re
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from apiusers import __version__
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -85,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers the health and metrics probes before Host validation and HTTPS redirect.
+    "apiusers.observability.ObservabilityMiddleware",
     "apiusers.middleware.JsonErrorMiddleware",
     "apiusers.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -103,7 +108,8 @@ WSGI_APPLICATION = "probely.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Templates of other apps drawn differently here (django-filter's form).
+        "DIRS": [BASE_DIR / "probely" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -122,6 +128,7 @@ if not DATABASE_URL:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASE_URL = f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+DATABASE_CONNECT_TIMEOUT = float(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE makes a writer take the lock when its transaction begins, so concurrent writers
     # wait for each other (up to the timeout) instead of failing with "database is locked".
@@ -131,13 +138,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pooled connection is checked before use, so one broken by a database restart is
+    # replaced rather than failing a request.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
-            "timeout": 5,
+            # How long a request waits for a connection: with the database down, the JSON 503
+            # comes this many seconds after the request.
+            "timeout": DATABASE_CONNECT_TIMEOUT,
         },
+        # libpq's own bound on one connection attempt (a host that does not answer at all).
+        "connect_timeout": max(2, math.ceil(DATABASE_CONNECT_TIMEOUT)),
         # A request never waits on a row lock or a runaway statement for longer than this. With
         # the pool's wait above, the worst case stays below gunicorn's worker timeout (30 s, in
         # gunicorn.conf.py), so the client gets the JSON 503 rather than a dropped connection.
@@ -213,6 +226,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apiusers.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apiusers.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "VIEW_NAME_FUNCTION": "apiusers.renderers.view_name",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -225,7 +239,7 @@ SPECTACULAR_SETTINGS = {
         "503 when the database is unavailable (retry later), and a write may answer 409 when it "
         "raced a concurrent change that made it impossible (retry it)."
     ),
-    "VERSION": "1.0.0",
+    "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # No guessed common path prefix: operation ids stay `api_users_...` whatever paths exist.
@@ -254,10 +268,37 @@ THROTTLE_KEY_PREFIX = "throttle:"
 # connection's address counts), the last N proxies, or proxies at these addresses/networks.
 TRUSTED_PROXIES = env_proxies("TRUSTED_PROXIES")
 
+# Health, logs and metrics (apiusers/observability.py; README, "Health, logs and metrics").
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+
+# Everything to stdout through one handler. Django's own "django" logger gets no handler of its
+# own (its default one printed each warning a second time, through the root's); its request
+# warnings for 4xx answers repeat the request line, so only its errors are kept.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "apiusers.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "apiusers.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"level": "ERROR"},
+        # runserver's own line per request (a warning for a 4xx) repeats ours.
+        "django.server": {"handlers": [], "propagate": True, "level": "ERROR"},
+    },
 }

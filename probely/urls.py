@@ -15,6 +15,7 @@ from rest_framework.renderers import JSONRenderer
 
 from apiusers import throttling
 from apiusers.middleware import json_error
+from apiusers.root import ApiRootView
 
 
 class OptionsInJson(DefaultContentNegotiation):
@@ -79,6 +80,7 @@ def throttled_log_in(view):
 
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include("apiusers.urls")),
     path("schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path(

@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = range(18300, 18350)
+# LIVE_TEST_PORTS=18350-18399 picks another range (test runs side by side).
+_first, _last = os.environ.get("LIVE_TEST_PORTS", "18300-18349").split("-")
+PORTS = range(int(_first), int(_last) + 1)
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
 

@@ -93,8 +93,9 @@ def test_full_key_never_appears_in_get_or_patch_answers(admin_client, admin):
 
 def test_foreign_id_answers_exactly_like_a_missing_one(admin_client, foreign_api_user):
     for method in ("get", "patch"):
-        foreign = getattr(admin_client, method)(url(foreign_api_user), {"name": "x"})
-        missing = getattr(admin_client, method)(url("Missing1d234"), {"name": "x"})
+        same = {"HTTP_X_REQUEST_ID": "same-request-id"}
+        foreign = getattr(admin_client, method)(url(foreign_api_user), {"name": "x"}, **same)
+        missing = getattr(admin_client, method)(url("Missing1d234"), {"name": "x"}, **same)
 
         assert foreign.status_code == missing.status_code == 404
         assert foreign.content == missing.content == b'{"detail":"Not found."}'

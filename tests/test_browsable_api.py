@@ -316,3 +316,59 @@ def test_the_detail_page_costs_the_same_queries_whatever_the_number_of_labels(
 )
 def test_error_messages_name_the_input_as_a_form_does(errors, messages):
     assert list(error_messages(errors)) == messages
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [
+        ("/api-users/", "API Users"),
+        ("/api-users/{id}/", "API User"),
+        ("/api-users/{id}/history/", "API User History"),
+        ("/api-users/{id}/key/", "API User Key"),
+        ("/api-users/{id}/roles/", "API User Roles"),
+        ("/labels/users/", "User Labels"),
+        ("/roles/", "Roles"),
+        ("/teams/", "Teams"),
+        ("/targets/", "Targets"),
+        ("/", "API Root"),
+    ],
+)
+def test_pages_are_titled_in_the_docs_words(browser, api_user, path, title):
+    html = page(browser.get(path.format(id=api_user.id), HTTP_ACCEPT="text/html"))
+
+    assert f"<title>{title} \u2013 Probely API Users</title>" in html
+    assert f"<h1>{title}</h1>" in html
+
+
+def test_the_api_root_links_to_the_resources_and_the_docs_without_a_key():
+    answer = APIClient().get("/", HTTP_AUTHORIZATION="JWT not-looked-at")
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "api-users": "http://testserver/api-users/",
+        "user-labels": "http://testserver/labels/users/",
+        "roles": "http://testserver/roles/",
+        "teams": "http://testserver/teams/",
+        "targets": "http://testserver/targets/",
+        "docs": "http://testserver/docs/",
+        "redoc": "http://testserver/redoc/",
+        "schema": "http://testserver/schema/",
+    }
+
+
+def test_action_pages_are_titled_in_the_docs_words(browser, api_user):
+    html = page(browser.get(f"/api-users/{api_user.id}/rotate-key/", HTTP_ACCEPT="text/html"))
+
+    assert "<title>Rotate API User Key \u2013 Probely API Users</title>" in html
+
+
+def test_the_filter_form_names_each_field_by_its_query_parameter(browser, api_user):
+    html = page(browser.get("/api-users/", HTTP_ACCEPT="text/html"))
+    form = html.split('class="form filter-form"', 1)[1].split("</form>", 1)[0]
+
+    names = re.findall(r'<label for="id_(\w+)"><code>(\w+)</code></label>', form)
+    assert all(name == shown for name, shown in names)
+    assert {"label_logical_operator", "exclude_team", "no_access"} <= {name for name, _ in names}
+    assert "[invalid name]" not in form
+    assert "User roles" not in form
+    assert '<option value="' + api_user.labels.get(name="ci").id + '">ci</option>' in form

@@ -158,7 +158,7 @@ def test_a_person_edits_an_api_user_with_the_html_form_and_the_raw_data_form(
     chromium.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
     # The list, then the API user's own page through its link.
-    wait_for(chromium, shown.text_to_be_present_in_element((By.TAG_NAME, "h1"), "List"))
+    wait_for(chromium, shown.text_to_be_present_in_element((By.TAG_NAME, "h1"), "API Users"))
     assert '"count": 2' in response_of(chromium)
     chromium.find_element(By.LINK_TEXT, "ci-bot").click()
     wait_for(chromium, shown.url_to_be(f"{live_server.url}{url(api_user)}"))

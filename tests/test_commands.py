@@ -1,6 +1,8 @@
 """The management commands: create_api_user and load_demo."""
 
 import json
+import os
+import subprocess
 from io import StringIO
 
 import pytest
@@ -11,6 +13,7 @@ from apiusers.models import Account, ApiKey, Label, Tier, User
 
 from .conftest import client_for, url
 from .factories import TargetFactory, TeamFactory
+from .live import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +125,74 @@ def test_load_demo_builds_a_usable_demo_and_is_idempotent():
     assert client_for(old_key).get(url("DemoAdm1n2Ky")).status_code == 401
     assert client_for(new_key).patch(url("DemoDep1oyer"), {"name": "x"}).status_code == 200
     assert APIClient().login(email="owner@demo.example", password="demo-owner-password")
+
+
+def test_the_printed_patch_changes_the_labels_and_a_rerun_puts_them_back():
+    output = run("load_demo")
+    patch = next(line for line in output.splitlines() if "curl -X PATCH" in line)
+    body = json.loads(patch.split(" -d '", 1)[1].split("' ", 1)[0])
+    key = demo_key(output)
+
+    changed = client_for(key).patch(url("DemoAdm1n2Ky"), body)
+    assert changed.status_code == 200
+    assert [label["name"] for label in changed.json()["labels"]] == ["ci", "reviewed"]
+
+    again = run("load_demo")
+    shown = client_for(demo_key(again)).get(url("DemoAdm1n2Ky"))
+    assert [label["name"] for label in shown.json()["labels"]] == ["ci"]
+
+
+def test_load_demo_prints_urls_with_the_port_of_make_run(monkeypatch):
+    monkeypatch.setenv("PORT", "8123")
+
+    output = run("load_demo")
+
+    assert "Browse: http://127.0.0.1:8123/api-users/DemoAdm1n2Ky/" in output
+    assert "8000" not in output
+
+
+def test_the_readme_command_lines_work_as_written(tmp_path):
+    """README's create_api_user block, run by a shell without any setting of ours in its
+    environment (a fresh clone), but on a database of the test's own."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("Create an API user and its key from the command line", 1)[1]
+    block = block.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [
+        line
+        for line in block.replace("\\\n", "").splitlines()
+        if not line.startswith("make ") and "<" not in line
+    ]
+    ours = ("DJANGO_", "DATABASE_", "THROTTLE_", "REDIS_URL", "API_KEY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'readme.sqlite3'}"
+
+    result = subprocess.run(
+        ["/bin/bash", "-euc", "\n".join(lines)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Created API user 'ci-bot'" in result.stdout
+    assert json.loads(result.stdout.strip().splitlines()[-1]).keys() == {"id", "key"}
+
+
+def test_make_serve_without_a_secret_key_says_what_it_needs():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+
+    result = subprocess.run(
+        ["/usr/bin/make", "--no-print-directory", "-s", "serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 2
+    assert result.stdout.startswith(
+        "make serve runs with DEBUG off and needs DJANGO_SECRET_KEY, e.g.\n"
+    )

@@ -139,8 +139,9 @@ def test_team_and_target_are_retrieved_by_id(admin_client, directory):
 def test_a_foreign_team_or_target_answers_exactly_like_a_missing_one(
     admin_client, directory, path, foreign
 ):
-    theirs = admin_client.get(f"{path}{directory[foreign].id}/")
-    missing = admin_client.get(f"{path}Missing1d234/")
+    same = {"HTTP_X_REQUEST_ID": "same-request-id"}
+    theirs = admin_client.get(f"{path}{directory[foreign].id}/", **same)
+    missing = admin_client.get(f"{path}Missing1d234/", **same)
 
     assert theirs.status_code == missing.status_code == 404
     assert theirs.content == missing.content == NOT_FOUND

@@ -120,8 +120,9 @@ def test_foreign_api_user_answers_exactly_like_a_missing_one(
 ):
     body = {"name": "taken-over", "labels": [{"name": "x", "color": "#000000"}]}
 
-    foreign = getattr(admin_client, method)(url(foreign_api_user), body)
-    missing = getattr(admin_client, method)(url(new_id()), body)
+    same = {"HTTP_X_REQUEST_ID": "same-request-id"}
+    foreign = getattr(admin_client, method)(url(foreign_api_user), body, **same)
+    missing = getattr(admin_client, method)(url(new_id()), body, **same)
 
     assert foreign.status_code == missing.status_code == 404
     assert dict(foreign.headers) == dict(missing.headers)

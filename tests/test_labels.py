@@ -194,8 +194,9 @@ def test_retrieve_answers_the_label(admin_client, label):
 def test_a_foreign_label_answers_exactly_like_a_missing_one(admin_client, foreign_label):
     for method in ("get", "put", "patch", "delete"):
         request = getattr(admin_client, method)
-        foreign = request(detail(foreign_label), {"name": "x"})
-        missing = request(detail("Missing1d234"), {"name": "x"})
+        same = {"HTTP_X_REQUEST_ID": "same-request-id"}
+        foreign = request(detail(foreign_label), {"name": "x"}, **same)
+        missing = request(detail("Missing1d234"), {"name": "x"}, **same)
 
         assert foreign.status_code == missing.status_code == 404
         assert foreign.content == missing.content == NOT_FOUND

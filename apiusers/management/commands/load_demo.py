@@ -1,25 +1,35 @@
+import json
+import os
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apiusers.models import Account, ApiKey, Role, Target, Team, Tier, User, UserRole
-from apiusers.services.api_users import api_key_issue, api_user_create
+from apiusers.services.api_users import api_key_issue, api_user_create, api_user_update
 from apiusers.services.labels import labels_by_name
 
 DEMO_ACCOUNT = "Demo"
 DEMO_OWNER_EMAIL = "owner@demo.example"
 DEMO_OWNER_PASSWORD = "demo-owner-password"  # noqa: S105 -- demo data, printed on purpose
 DEMO_ADMIN_ID = "DemoAdm1n2Ky"
+# What the printed PATCH sends: the demo Admin's label plus a new one, so its answer shows a
+# change (a rerun puts the demo users back as they were, so it shows one again).
+DEMO_PATCH = {
+    "labels": [{"name": "ci", "color": "#00FF00"}, {"name": "reviewed", "color": "#FFA500"}]
+}
 
 
 class Command(BaseCommand):
     help = (
         "Create (or bring back) the demo account: an Owner who logs in with email and password, "
-        "a team, a target, labels and API users with roles. Each run issues a fresh key for the "
-        "demo Admin API user (the previous one stops working) and prints how to use it."
+        "a team, a target, labels and API users with roles. Each run puts the demo API users' "
+        "names, labels and active flag back, issues a fresh key for the demo Admin API user (the "
+        "previous one stops working) and prints how to use it."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        port = os.environ.get("PORT") or "8000"
+        parser.add_argument("--base-url", default=f"http://127.0.0.1:{port}")
 
     @transaction.atomic
     def handle(self, *args, base_url, **options):
@@ -66,21 +76,25 @@ class Command(BaseCommand):
         ]
         for user_id, name, role, scope, label_names in demo_users:
             user = User.objects.filter(id=user_id).first()
+            demo_labels = [label for label in labels if label["name"] in label_names]
             if user is None:
                 user, key = api_user_create(
                     account=account,
                     actor=owner,
                     name=name,
-                    labels=[label for label in labels if label["name"] in label_names],
+                    labels=demo_labels,
                     user_roles=[
                         {"role": roles[role], "tier": Tier.ACCOUNT, "team": None, "target": None}
                         | scope
                     ],
                     id=user_id,
                 )
-            elif user_id == DEMO_ADMIN_ID:
-                ApiKey.objects.filter(user=user).delete()
-                key = api_key_issue(user=user)
+            else:
+                data = {"name": name, "active": True, "labels": demo_labels}
+                api_user_update(user=user, actor=owner, data=data)
+                if user_id == DEMO_ADMIN_ID:
+                    ApiKey.objects.filter(user=user).delete()
+                    key = api_key_issue(user=user)
             if user_id == DEMO_ADMIN_ID:
                 admin_key = key
 
@@ -93,7 +107,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {admin_key}")
         user_url = f"{base_url}/api-users/{DEMO_ADMIN_ID}/"
         auth = f'-H "Authorization: JWT {admin_key}"'
-        body = """'{"labels": [{"name": "ci", "color": "#00FF00"}]}'"""
+        body = f"'{json.dumps(DEMO_PATCH)}'"
         self.stdout.write("Call the API with it:")
         self.stdout.write(f"  curl {auth} {user_url}")
         self.stdout.write(
