@@ -79,8 +79,9 @@ def labels(account: Account) -> QuerySet[Label]:
     return Label.objects.filter(account=account).select_related("changed_by").order_by("name", "id")
 
 
-def roles() -> QuerySet[Role]:
-    """Every role: roles belong to no account, the built-in ones are the same everywhere."""
+def roles(account: Account | None = None) -> QuerySet[Role]:
+    """Every role, whatever the account: roles belong to none, the built-in ones are the same
+    everywhere."""
     return Role.objects.order_by("name", "id")
 
 
@@ -92,11 +93,11 @@ def targets(account: Account) -> QuerySet[Target]:
     return Target.objects.filter(account=account).order_by("name", "id")
 
 
-def api_user_roles(account: Account) -> QuerySet[UserRole]:
-    """The role assignments of the account's API users, with the role and scope their
-    representation shows. Assignments of humans and of deleted API users are not in it."""
-    return (
-        UserRole.objects.filter(user__in=api_users(account))
-        .select_related("role", "team", "target")
-        .order_by("role__name", "tier", "id")
-    )
+def api_user_roles(account: Account, api_user_id: str | None = None) -> QuerySet[UserRole]:
+    """The role assignments of the account's API users (of one, given its id), with the role
+    and scope their representation shows. Assignments of humans and of deleted API users are
+    not in it."""
+    assignments = UserRole.objects.filter(user__in=api_users(account))
+    if api_user_id is not None:
+        assignments = assignments.filter(user_id=api_user_id)
+    return assignments.select_related("role", "team", "target").order_by("role__name", "tier", "id")

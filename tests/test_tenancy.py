@@ -10,6 +10,7 @@ from django.urls import URLPattern
 from apiusers.models import Role, Tier
 from apiusers.urls import router
 from apiusers.views.api_users import ApiUserViewSet
+from apiusers.views.base import AccountScopedViewSet
 from apiusers.views.directory import RoleViewSet, TargetViewSet, TeamViewSet
 from apiusers.views.labels import LabelViewSet
 from apiusers.views.user_roles import ApiUserRoleViewSet
@@ -110,3 +111,13 @@ def test_a_developer_gets_403_on_every_route_with_an_id(account, template, cls, 
     response = send(client, method, path)
 
     assert (response.status_code, response.content) == (403, FORBIDDEN)
+
+
+@pytest.mark.parametrize("method", ["get_queryset", "get_object"])
+def test_a_resource_cannot_replace_the_account_scoping(method):
+    with pytest.raises(TypeError, match=f"may not override {method}: name a `selector`"):
+        type("Unscoped", (AccountScopedViewSet,), {method: lambda self: None})
+
+
+def test_every_viewset_of_the_router_is_account_scoped():
+    assert all(issubclass(viewset, AccountScopedViewSet) for _, viewset, _ in router.registry)

@@ -1,4 +1,6 @@
-"""OpenAPI pieces drf-spectacular cannot derive: the key scheme and the documented error bodies."""
+"""The OpenAPI document's own pieces: the schema class, the key scheme, the documented error bodies,
+and, in the modules of this package, the documentation of each resource's operations (so that the
+views hold behaviour only)."""
 
 from drf_spectacular import openapi
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
@@ -10,9 +12,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from .fields import StrictCharField, text_pattern
-from .ids import ID_HELP_TEXT
-from .services.authority import LAST_OWNER
+from ..fields import StrictCharField, text_pattern
+from ..ids import ID_HELP_TEXT
+from ..services.authority import LAST_OWNER
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -208,3 +210,21 @@ RETRY_AFTER = OpenApiParameter(
     response=[429],
     description="Seconds until the rate limit's window ends.",
 )
+
+
+def list_errors(noun: str) -> dict:
+    """The errors a list answers: a bad `search`, and a `page` past the last one."""
+    return {
+        400: VALIDATION_ERROR,
+        **STANDARD_ERRORS,
+        404: detail_error("Invalid page.", f"The page asked for is past the last page of {noun}."),
+    }
+
+
+def object_errors(noun: str) -> dict:
+    """The errors an operation on one object answers. An id of another account answers the
+    same 404 as a missing one."""
+    return {
+        **STANDARD_ERRORS,
+        404: detail_error("Not found.", f"No {noun} with this id that the caller can see."),
+    }
