@@ -3,7 +3,7 @@
 from django.db import migrations, models
 
 # The users carrying any of a set of labels, read from the index alone: what a search term costs
-# on the label side (apiusers.filters.EveryTermSearchFilter). The link table is Django's own, so
+# on the label side (apiusers.filters.backends.EveryTermSearchFilter). The link table is Django's own, so
 # the index is plain SQL, which SQLite and PostgreSQL both accept.
 LINKS_BY_LABEL = "CREATE INDEX user_labels_by_label ON apiusers_user_labels (label_id, user_id)"
 

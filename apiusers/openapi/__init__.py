@@ -73,7 +73,7 @@ class FilterSetParameters(DjangoFilterExtension):
     allowed (it means the parameter is not sent) and a filter may add to its own parameter
     (its limits, the pattern of its ids) with a `document(parameter)` method."""
 
-    target_class = "apiusers.filters.FilterBackend"
+    target_class = "apiusers.filters.backends.FilterBackend"
     priority = 1
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):

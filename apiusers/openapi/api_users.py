@@ -2,7 +2,12 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 
-from ..filters import LIST_DESCRIPTION
+from ..filters.backends import (
+    MAX_ORDERING_FIELDS,
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_TERMS,
+    MAX_VALUES,
+)
 from ..serializers.api_users import (
     ApiUserBulkUpdateSerializer,
     ApiUserCreateFormSerializer,
@@ -23,6 +28,50 @@ from . import (
     VALIDATION_ERROR,
     WRITE_ERRORS,
 )
+
+LIST_DESCRIPTION = f"""\
+The API users of the caller's account, a page at a time: `length` per page (10 by default, at \
+most 100; a value that is not a positive integer means the default), `page` from 1.
+
+A parameter sent empty (`label=`) is a parameter not sent, and an empty value among others \
+(`label=a&label=`) is ignored.
+
+**Filters** combine with AND. Array parameters repeat their key: `?label=a&label=b`.
+
+* `label`: with `label_logical_operator=or` (the default), API users with any of these labels; \
+with `and`, those with all of them.
+* `role`: API users holding any of these roles, in any scope. `team` / `target`: API users with \
+a role scoped to any of these teams / targets; `exclude_team` / `exclude_target`: API users with \
+no role scoped to any of them. Each is a condition of its own: `role=A&team=T` asks for role A \
+in some scope and some role on team T, not necessarily role A on team T.
+* `account`: true for API users with a role at the account tier, false for those without. \
+`no_access`: true for API users without any role, false for those with at least one.
+* `mfa_enabled`: API users never have multi-factor authentication, so true answers an empty \
+list and false filters nothing.
+* `active`, `account`, `no_access`, `mfa_enabled` take `true` or `false`, in any case.
+
+Ids in filters must be of the caller's account: any other id, of another account, of \
+nothing or not even of an id's shape, is refused with the same 400.
+
+**Search** (`search`): terms separated by spaces, matched case-insensitively within the name or \
+within the name of any label; an API user matches when it matches every term, and appears once \
+however many of its labels match.
+
+**Ordering** (`ordering`): `name`, `changed` or `id`, prefixed with `-` for descending order, \
+several separated by commas (`-changed,name`). Unknown fields are ignored. The default is \
+`name`; the id always breaks ties, so that a page holds the same users from one request to \
+the next.
+
+**Exclude** (`exclude`): fields to leave out of every result, repeated or comma-separated \
+(`exclude=labels,user_roles`). `id` cannot be excluded; any unknown name is a 400 that lists the \
+names allowed.
+
+**Limits**, so that a list costs little whatever it asks for: at most {MAX_SEARCH_TERMS} different \
+search terms and {MAX_SEARCH_LENGTH} characters, {MAX_VALUES} different values per array parameter \
+(ids, `exclude`) and {MAX_ORDERING_FIELDS} different ordering terms. A repeated value counts once \
+(and a field named again in `ordering` is ignored); beyond a limit the answer is a 400 naming the \
+parameter: `{{"search": ["At most {MAX_SEARCH_TERMS} search terms."]}}`.
+"""
 
 LABELS_SEMANTICS = (
     "`labels` replaces the user's whole label set (`[]` clears it). Each label is matched by "

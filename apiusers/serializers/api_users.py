@@ -59,7 +59,7 @@ class ListedApiUserSerializer(ApiUserSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        # The list's `exclude` parameter, validated by apiusers.filters.
+        # The list's `exclude` parameter, validated by apiusers.filters.api_users.
         for name in self.context.get("exclude", ()):
             fields.pop(name, None)  # a name may be given more than once
         return fields

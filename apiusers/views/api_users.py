@@ -3,13 +3,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors
-from ..filters import (
-    ApiUserFilterSet,
-    FilterBackend,
-    OrderingFilter,
-    SearchFilter,
-    excluded_fields,
-)
+from ..filters.api_users import ApiUserFilterSet, excluded_fields
+from ..filters.backends import FilterBackend, OrderingFilter, SearchFilter
 from ..models import User
 from ..openapi import api_users as docs
 from ..serializers.api_users import (

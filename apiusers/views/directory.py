@@ -2,7 +2,7 @@
 
 from rest_framework import mixins
 
-from ..filters import BoundedSearchFilter, StableOrderingFilter
+from ..filters.backends import BoundedSearchFilter, StableOrderingFilter
 from ..openapi.directory import read_only_schema
 from ..serializers.directory import RoleSerializer, TargetSerializer, TeamSerializer
 from .base import AccountScopedViewSet

@@ -1,0 +1,160 @@
+"""The list backends every list shares: search, ordering and django-filter, each bounded.
+
+A backend narrows lists only (`ListOnly`): a request for one object by id finds it whatever the
+query string says, as the OpenAPI document (which lists these parameters on lists only) says.
+What a list request may ask for is bounded (MAX_*), for every list: its cost stays small
+whatever the query string holds.
+"""
+
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, Subquery
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, serializers
+
+from ..models import Label, User
+
+# Longer than any name or label name: such a term could never match.
+MAX_SEARCH_LENGTH = 255
+# Bounds on what one list request may ask for, so that its cost stays small whatever it sends:
+# each term of a search is one more condition, each value of an array parameter one more id.
+MAX_SEARCH_TERMS = 10
+MAX_ORDERING_FIELDS = 10
+MAX_VALUES = 100
+
+
+def distinct(values) -> list:
+    """The values in their first order, each once: a repeated value counts once in a limit."""
+    return list(dict.fromkeys(values))
+
+
+def at_most(limit: int, noun: str) -> str:
+    return f"At most {limit} {noun}."
+
+
+class ListOnly:
+    """Applies a filter backend to the list action only."""
+
+    def filter_queryset(self, request, queryset, view):
+        if view.action != "list":
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class FilterBackend(ListOnly, DjangoFilterBackend):
+    pass
+
+
+class BoundedSearchFilter(filters.SearchFilter):
+    """DRF's search with its input bounded: at most MAX_SEARCH_LENGTH characters and
+    MAX_SEARCH_TERMS different terms (a repeated term counts once). What is refused, and a NUL
+    character, which the database would choke on, is a 400 on `search`."""
+
+    def get_search_terms(self, request):
+        field = serializers.CharField(
+            trim_whitespace=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH
+        )
+        try:
+            value = field.run_validation(request.query_params.get(self.search_param, ""))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({self.search_param: error.detail}) from None
+        terms = distinct(term for term in filters.search_smart_split(value) if term)
+        if len(terms) > MAX_SEARCH_TERMS:
+            raise serializers.ValidationError(
+                {self.search_param: [at_most(MAX_SEARCH_TERMS, "search terms")]}
+            )
+        return terms
+
+    def describe_matches(self, view) -> str:
+        return f"the results whose {' or '.join(view.search_fields)} contains every word"
+
+    def get_schema_operation_parameters(self, view):
+        (parameter,) = super().get_schema_operation_parameters(view)
+        parameter["description"] = (
+            f"Words separated by spaces: {self.describe_matches(view)}, case-insensitively. "
+            f"At most {MAX_SEARCH_TERMS} different words (a repeated word counts once) and "
+            f"{MAX_SEARCH_LENGTH} characters; more is a 400. An empty value does not filter."
+        )
+        parameter["allowEmptyValue"] = True
+        parameter["schema"]["maxLength"] = MAX_SEARCH_LENGTH
+        return [parameter]
+
+
+class EveryTermSearchFilter(BoundedSearchFilter):
+    """The bounded search over API users, where each term may match the name or a different
+    label: `ci prod` finds an API user labelled both ci and prod, where DRF asks for one label
+    matching both terms.
+
+    A term is one condition on the listed row, whatever the number of terms: its name contains
+    the term, or one of its label links points among the account's labels whose name contains
+    it. That label set is computed once per term (see IsAmong), never joined to the list, so no
+    user is listed twice and the plan does not grow a join per term."""
+
+    def filter_queryset(self, request, queryset, view):
+        links = User.labels.through.objects
+        for term in self.get_search_terms(request):
+            labels = Label.objects.filter(account=request.user.account, name__icontains=term)
+            labelled = links.filter(
+                IsAmong(F("label_id"), Subquery(labels.order_by().values("pk"))),
+                user=OuterRef("pk"),
+            )
+            queryset = queryset.filter(Q(name__icontains=term) | Exists(labelled))
+        return queryset
+
+    def describe_matches(self, view) -> str:
+        return "the API users whose name, or the name of one of whose labels, contains every word"
+
+
+class IsAmong(Func):
+    """`column IN (subquery)` for an uncorrelated subquery inside a correlated one. PostgreSQL
+    would plan that IN as a join repeated for every outer row; `column = ANY(ARRAY(subquery))`
+    makes the subquery an init plan, run once, whose ids the outer plan then hashes or probes
+    in an index, whichever is cheaper."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, template="%s IN %s", **extra):
+        column, values = self.get_source_expressions()
+        column_sql, column_params = compiler.compile(column)
+        values_sql, values_params = compiler.compile(values)
+        return template % (column_sql, values_sql), (*column_params, *values_params)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
+
+
+class SearchFilter(ListOnly, EveryTermSearchFilter):
+    pass
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """DRF's ordering, bounded and stable: at most MAX_ORDERING_FIELDS different terms (more is a
+    400), a field named again is ignored, and the id is the last key, so that rows tying on the
+    requested fields (equal names or times) keep one order from page to page. Unknown fields are
+    ignored. The description of the parameter comes from the view's ordering fields."""
+
+    def get_ordering(self, request, queryset, view):
+        terms = request.query_params.get(self.ordering_param, "").split(",")
+        if len(distinct(term.strip() for term in terms if term.strip())) > MAX_ORDERING_FIELDS:
+            raise serializers.ValidationError(
+                {self.ordering_param: [at_most(MAX_ORDERING_FIELDS, "ordering fields")]}
+            )
+        ordering = {}
+        for term in super().get_ordering(request, queryset, view):
+            ordering.setdefault(term.lstrip("-"), term)
+        ordering.setdefault("id", "id")
+        return list(ordering.values())
+
+    def get_schema_operation_parameters(self, view):
+        fields = ", ".join(f"`{field}`" for field in view.ordering_fields)
+        (parameter,) = super().get_schema_operation_parameters(view)
+        parameter["description"] = (
+            f"{self.ordering_description} One of {fields}; prefix `-` for descending order, "
+            f"separate several with commas. Default: `{view.ordering[0]}`; the id breaks ties. "
+            f"Unknown fields, and a field named again, are ignored; more than "
+            f"{MAX_ORDERING_FIELDS} different terms is a 400. An empty value means the default."
+        )
+        parameter["allowEmptyValue"] = True
+        return [parameter]
+
+
+class OrderingFilter(ListOnly, StableOrderingFilter):
+    pass
