@@ -14,11 +14,11 @@ from django_filters.rest_framework import FilterSet
 from ..fields import StrictBooleanField
 from ..ids import ID_PATTERN, is_valid_id
 from ..models import Label, Role, Tier, User, UserRole
-from ..serializers.api_users import ApiUserSerializer
+from ..serializers.api_users import ApiUserOutputSerializer
 from .backends import MAX_VALUES, at_most, distinct
 
 # `id` stays: a result without it could not be retrieved or changed.
-EXCLUDABLE_FIELDS = [name for name in ApiUserSerializer.Meta.fields if name != "id"]
+EXCLUDABLE_FIELDS = [name for name in ApiUserOutputSerializer.Meta.fields if name != "id"]
 
 
 class StrictBooleanFormField(forms.Field):

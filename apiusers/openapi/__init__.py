@@ -2,6 +2,8 @@
 and, in the modules of this package, the documentation of each resource's operations (so that the
 views hold behaviour only)."""
 
+import re
+
 from drf_spectacular import openapi
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import (
@@ -33,6 +35,13 @@ class AutoSchema(openapi.AutoSchema):
     def get_override_parameters(self):
         return [*super().get_override_parameters(), RETRY_AFTER]
 
+    def get_serializer_name(self, serializer, direction):
+        """Serializers are named for their side, `<Thing>OutputSerializer` and
+        `<Thing>InputSerializer`; the document names the thing (and adds `Request` to what
+        clients send, as drf-spectacular does)."""
+        name = super().get_serializer_name(serializer, direction)
+        return re.sub(r"(?:Output|Input)(Serializer)$", r"\1", name)
+
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)
         for parameter in parameters:
@@ -57,7 +66,7 @@ class AtLeastOneBulkOperation(OpenApiSerializerExtension):
     """Bulk operations on role assignments need at least one non-empty list, which JSON Schema
     states as `anyOf`."""
 
-    target_class = "apiusers.serializers.user_roles.ApiUserRolesBulkSerializer"
+    target_class = "apiusers.serializers.user_roles.ApiUserRolesBulkInputSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_basic_serializer(self.target, direction)
@@ -103,7 +112,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 class ListedApiUserScheme(OpenApiSerializerExtension):
     """A listed API user requires only `id`: `exclude` may leave out any other field."""
 
-    target_class = "apiusers.serializers.api_users.ListedApiUserSerializer"
+    target_class = "apiusers.serializers.api_users.ListedApiUserOutputSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_basic_serializer(self.target, direction)

@@ -9,17 +9,17 @@ from ..filters.backends import (
     MAX_VALUES,
 )
 from ..serializers.api_users import (
-    ApiUserBulkUpdateSerializer,
-    ApiUserCreateFormSerializer,
-    ApiUserCreateSerializer,
-    ApiUserSerializer,
-    ApiUserUpdateSerializer,
-    BulkUpdateResultSerializer,
-    ChangeSerializer,
-    CreatedApiUserSerializer,
-    KeyStatusSerializer,
-    ListedApiUserSerializer,
-    RotatedKeySerializer,
+    ApiUserBulkUpdateInputSerializer,
+    ApiUserCreateFormInputSerializer,
+    ApiUserCreateInputSerializer,
+    ApiUserOutputSerializer,
+    ApiUserUpdateInputSerializer,
+    BulkUpdateResultOutputSerializer,
+    ChangeOutputSerializer,
+    CreatedApiUserOutputSerializer,
+    KeyStatusOutputSerializer,
+    ListedApiUserOutputSerializer,
+    RotatedKeyOutputSerializer,
 )
 from . import (
     FORBIDDEN_WRITE,
@@ -101,7 +101,7 @@ documented = extend_schema_view(
         summary="List API Users",
         description=LIST_DESCRIPTION,
         responses={
-            200: ListedApiUserSerializer(many=True),
+            200: ListedApiUserOutputSerializer(many=True),
             400: VALIDATION_ERROR,
             **STANDARD_ERRORS,
             404: INVALID_PAGE,
@@ -110,7 +110,7 @@ documented = extend_schema_view(
     retrieve=extend_schema(
         summary="Retrieve API User",
         description="An API user of the caller's account. Its key is shown redacted.",
-        responses={200: ApiUserSerializer, **STANDARD_ERRORS},
+        responses={200: ApiUserOutputSerializer, **STANDARD_ERRORS},
     ),
     create=extend_schema(
         summary="Create API User",
@@ -125,12 +125,12 @@ documented = extend_schema_view(
             "only: a form body with a `user_roles` key is a 400."
         ),
         request={
-            "application/json": ApiUserCreateSerializer,
-            "application/x-www-form-urlencoded": ApiUserCreateFormSerializer,
-            "multipart/form-data": ApiUserCreateFormSerializer,
+            "application/json": ApiUserCreateInputSerializer,
+            "application/x-www-form-urlencoded": ApiUserCreateFormInputSerializer,
+            "multipart/form-data": ApiUserCreateFormInputSerializer,
         },
         responses={
-            201: CreatedApiUserSerializer,
+            201: CreatedApiUserOutputSerializer,
             400: VALIDATION_ERROR,
             **STANDARD_ERRORS,
             403: FORBIDDEN_WRITE,
@@ -145,8 +145,8 @@ documented = extend_schema_view(
             + "\n\n"
             + WRITE_SEMANTICS
         ),
-        request=ApiUserUpdateSerializer,
-        responses={200: ApiUserSerializer, 400: VALIDATION_ERROR, **WRITE_ERRORS},
+        request=ApiUserUpdateInputSerializer,
+        responses={200: ApiUserOutputSerializer, 400: VALIDATION_ERROR, **WRITE_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Partial Update API User",
@@ -158,8 +158,8 @@ documented = extend_schema_view(
             + WRITE_SEMANTICS
             + " The answer is the representation a GET returns after the write."
         ),
-        request=ApiUserUpdateSerializer,
-        responses={200: ApiUserSerializer, 400: VALIDATION_ERROR, **WRITE_ERRORS},
+        request=ApiUserUpdateInputSerializer,
+        responses={200: ApiUserOutputSerializer, 400: VALIDATION_ERROR, **WRITE_ERRORS},
     ),
     destroy=extend_schema(
         summary="Delete API User",
@@ -176,9 +176,9 @@ documented = extend_schema_view(
             "unknown (or foreign) id or one invalid value changes nothing. Absent fields are "
             "left as they are.\n\n" + LABELS_SEMANTICS + "\n\n" + AUTHORITY
         ),
-        request=ApiUserBulkUpdateSerializer,
+        request=ApiUserBulkUpdateInputSerializer,
         responses={
-            200: BulkUpdateResultSerializer,
+            200: BulkUpdateResultOutputSerializer,
             400: VALIDATION_ERROR,
             **{code: WRITE_ERRORS[code] for code in (401, 403, 409, 500)},
         },
@@ -193,7 +193,7 @@ documented = extend_schema_view(
             "stops now.\n\n" + AUTHORITY
         ),
         request=None,
-        responses={201: RotatedKeySerializer, **STANDARD_ERRORS, 403: FORBIDDEN_WRITE},
+        responses={201: RotatedKeyOutputSerializer, **STANDARD_ERRORS, 403: FORBIDDEN_WRITE},
     ),
     key=extend_schema(
         summary="Retrieve API User Key",
@@ -201,7 +201,7 @@ documented = extend_schema_view(
             "The API user's key without its secret: its public prefix, when it was issued and "
             "last used, and the replaced key while its grace period after a rotation runs."
         ),
-        responses={200: KeyStatusSerializer, **STANDARD_ERRORS},
+        responses={200: KeyStatusOutputSerializer, **STANDARD_ERRORS},
     ),
     history=extend_schema(
         summary="List API User History",
@@ -209,7 +209,7 @@ documented = extend_schema_view(
             "Every change to the API user, its labels, roles and key, newest first: who made "
             "it, when, and each field from what to what."
         ),
-        responses={200: ChangeSerializer(many=True), **STANDARD_ERRORS},
+        responses={200: ChangeOutputSerializer(many=True), **STANDARD_ERRORS},
     ),
 )
 tagged = extend_schema(tags=["API Users"])

@@ -2,8 +2,8 @@
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from ..serializers.common import LabelSerializer
-from ..serializers.labels import LabelWriteSerializer
+from ..serializers.common import LabelOutputSerializer
+from ..serializers.labels import LabelWriteInputSerializer
 from . import (
     FORBIDDEN,
     NOT_AUTHENTICATED,
@@ -25,8 +25,8 @@ def write_schema(summary: str, description: str):
     return extend_schema(
         summary=summary,
         description=f"{description} {WRITE_DESCRIPTION}",
-        request=LabelWriteSerializer,
-        responses={200: LabelSerializer, 400: VALIDATION_ERROR, **object_errors("label")},
+        request=LabelWriteInputSerializer,
+        responses={200: LabelOutputSerializer, 400: VALIDATION_ERROR, **object_errors("label")},
     )
 
 
@@ -37,12 +37,12 @@ documented = extend_schema_view(
             "The user labels of the caller's account, a page at a time, ordered by name unless "
             "`ordering` says otherwise."
         ),
-        responses={200: LabelSerializer(many=True), **list_errors("labels")},
+        responses={200: LabelOutputSerializer(many=True), **list_errors("labels")},
     ),
     retrieve=extend_schema(
         summary="Retrieve User Label",
         description="One user label of the caller's account.",
-        responses={200: LabelSerializer, **object_errors("label")},
+        responses={200: LabelOutputSerializer, **object_errors("label")},
     ),
     create=extend_schema(
         summary="Create User Label",
@@ -51,9 +51,9 @@ documented = extend_schema_view(
             "given. The name must be unique within the account (exactly, case included): a "
             "name another label has is a 400, also when a concurrent request took it first."
         ),
-        request=LabelWriteSerializer,
+        request=LabelWriteInputSerializer,
         responses={
-            201: LabelSerializer,
+            201: LabelOutputSerializer,
             400: VALIDATION_ERROR,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,

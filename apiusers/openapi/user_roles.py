@@ -3,15 +3,15 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 
-from ..serializers.common import UserRoleInputSerializer, UserRoleSerializer
+from ..serializers.common import UserRoleInputSerializer, UserRoleOutputSerializer
 from ..serializers.user_roles import (
-    ApiUserRolesBulkCreateSerializer,
-    ApiUserRolesBulkDeleteSerializer,
-    ApiUserRolesBulkResultSerializer,
-    ApiUserRolesBulkSerializer,
-    ApiUserRolesBulkUpdateSerializer,
-    ApiUserRolesDeleteResultSerializer,
-    ApiUserRolesResultSerializer,
+    ApiUserRolesBulkCreateInputSerializer,
+    ApiUserRolesBulkDeleteInputSerializer,
+    ApiUserRolesBulkInputSerializer,
+    ApiUserRolesBulkResultOutputSerializer,
+    ApiUserRolesBulkUpdateInputSerializer,
+    ApiUserRolesDeleteResultOutputSerializer,
+    ApiUserRolesResultOutputSerializer,
 )
 from . import (
     DELETED_MEANWHILE,
@@ -79,7 +79,7 @@ def assignment_write(summary: str, semantics: str, status_code: int = status.HTT
         summary=summary,
         description=described(semantics, ITEM, GRANTING, HISTORY, PATHS),
         request=UserRoleInputSerializer,
-        responses={status_code: UserRoleSerializer, 400: VALIDATION_ERROR, **PATH_ERRORS},
+        responses={status_code: UserRoleOutputSerializer, 400: VALIDATION_ERROR, **PATH_ERRORS},
     )
 
 
@@ -100,12 +100,12 @@ documented = extend_schema_view(
             "and id.",
             PATHS,
         ),
-        responses={200: UserRoleSerializer(many=True), **LIST_ERRORS},
+        responses={200: UserRoleOutputSerializer(many=True), **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="Retrieve API User Role",
         description=described("One role assignment of an API user.", PATHS),
-        responses={200: UserRoleSerializer, **READ_ERRORS, 404: NO_SUCH_ASSIGNMENT},
+        responses={200: UserRoleOutputSerializer, **READ_ERRORS, 404: NO_SUCH_ASSIGNMENT},
     ),
     create=assignment_write(
         "Create API User Role",
@@ -144,16 +144,16 @@ bulk_documented = extend_schema_view(
         "The answer lists the resulting assignments, one per API user and role (new or "
         "already held), API user by API user in the order sent.",
         ITEM,
-        request=ApiUserRolesBulkCreateSerializer,
-        response=ApiUserRolesResultSerializer,
+        request=ApiUserRolesBulkCreateInputSerializer,
+        response=ApiUserRolesResultOutputSerializer,
     ),
     bulk_delete=bulk_operation(
         "Bulk Delete API User Roles",
         "Delete multiple API user roles in one operation.",
         "`POST /api-users/roles/bulk/delete/` with `ids`, the ids of role assignments of API "
         "users of the caller's account. The answer lists the ids deleted.",
-        request=ApiUserRolesBulkDeleteSerializer,
-        response=ApiUserRolesDeleteResultSerializer,
+        request=ApiUserRolesBulkDeleteInputSerializer,
+        response=ApiUserRolesDeleteResultOutputSerializer,
     ),
     bulk_update=bulk_operation(
         "Bulk Update API User Roles",
@@ -166,8 +166,8 @@ bulk_documented = extend_schema_view(
         "request; nor may two assignments of one API user end up with the same.",
         "The answer lists the assignments after the change, in the order sent.",
         ITEM,
-        request=ApiUserRolesBulkUpdateSerializer,
-        response=ApiUserRolesResultSerializer,
+        request=ApiUserRolesBulkUpdateInputSerializer,
+        response=ApiUserRolesResultOutputSerializer,
     ),
     bulk=bulk_operation(
         "Bulk Operations on API User Roles",
@@ -182,8 +182,8 @@ bulk_documented = extend_schema_view(
         "The answer has the same three keys: the assignments created or already held, those "
         "updated, and the ids deleted, each in the order sent.",
         ITEM,
-        request=ApiUserRolesBulkSerializer,
-        response=ApiUserRolesBulkResultSerializer,
+        request=ApiUserRolesBulkInputSerializer,
+        response=ApiUserRolesBulkResultOutputSerializer,
     ),
 )
 tagged = extend_schema(tags=["API Users"])

@@ -11,13 +11,13 @@ from ..fields import BoundedListField, IdField
 from ..models import ApiKey, Change, User
 from .common import (
     MAX_USER_ROLES,
+    InputModelSerializer,
     LabelInputSerializer,
-    LabelSerializer,
+    LabelOutputSerializer,
     OutputModelSerializer,
-    SimpleUserSerializer,
-    StrictModelSerializer,
+    SimpleUserOutputSerializer,
     UserRoleInputSerializer,
-    UserRoleSerializer,
+    UserRoleOutputSerializer,
 )
 
 MAX_LABELS = 100
@@ -25,11 +25,11 @@ MAX_BULK = 100
 
 
 # The representation of an API user, in GET and write answers alike.
-class ApiUserSerializer(OutputModelSerializer):
-    changed_by = SimpleUserSerializer(read_only=True, help_text="User who last made changes.")
-    labels = LabelSerializer(many=True, read_only=True)
+class ApiUserOutputSerializer(OutputModelSerializer):
+    changed_by = SimpleUserOutputSerializer(read_only=True, help_text="User who last made changes.")
+    labels = LabelOutputSerializer(many=True, read_only=True)
     # Not read-only so that the schema, like the published one, does not mark it required.
-    user_roles = UserRoleSerializer(many=True, required=False, help_text="Roles of the user.")
+    user_roles = UserRoleOutputSerializer(many=True, required=False, help_text="Roles of the user.")
     key = serializers.SerializerMethodField(
         help_text="The API key, redacted to its public prefix. The full key is shown only once."
     )
@@ -53,7 +53,7 @@ class ApiUserSerializer(OutputModelSerializer):
         return keys.redact(user.key_prefix) if user.key_prefix else ""
 
 
-class ListedApiUserSerializer(ApiUserSerializer):
+class ListedApiUserOutputSerializer(ApiUserOutputSerializer):
     """An API user as the list shows it: the fields named in the list's `exclude` parameter are
     left out, so only `id` is sure to be there."""
 
@@ -66,7 +66,7 @@ class ListedApiUserSerializer(ApiUserSerializer):
 
 
 # The answer to a creation: the only one that carries the full key.
-class CreatedApiUserSerializer(ApiUserSerializer):
+class CreatedApiUserOutputSerializer(ApiUserOutputSerializer):
     key = serializers.SerializerMethodField(
         help_text="The full API key. This is the only time it is shown: store it now."
     )
@@ -75,7 +75,7 @@ class CreatedApiUserSerializer(ApiUserSerializer):
         return self.context["key"]
 
 
-class ApiUserUpdateSerializer(StrictModelSerializer):
+class ApiUserUpdateInputSerializer(InputModelSerializer):
     """What a client may change on an API user.
 
     In a partial update (PATCH) absent keys leave their field as it is. In a full update (PUT)
@@ -102,7 +102,7 @@ class ApiUserUpdateSerializer(StrictModelSerializer):
         return labels
 
 
-class ApiUserCreateFormSerializer(ApiUserUpdateSerializer):
+class ApiUserCreateFormInputSerializer(ApiUserUpdateInputSerializer):
     """A new API user, as a form body writes it: `name` is required, labels are optional (none
     by default). Roles are nested objects, sent in JSON only."""
 
@@ -118,7 +118,7 @@ FORM_USER_ROLES_KEY = re.compile(r"^user_roles\b")
 FORM_USER_ROLES_ERROR = "Roles cannot be sent in a form body: send the request as JSON."
 
 
-class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
+class ApiUserCreateInputSerializer(ApiUserCreateFormInputSerializer):
     """A new API user: `name` is required; labels and roles are optional (none by default)."""
 
     user_roles = UserRoleInputSerializer(
@@ -132,8 +132,8 @@ class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
         ),
     )
 
-    class Meta(ApiUserCreateFormSerializer.Meta):
-        fields = [*ApiUserCreateFormSerializer.Meta.fields, "user_roles"]
+    class Meta(ApiUserCreateFormInputSerializer.Meta):
+        fields = [*ApiUserCreateFormInputSerializer.Meta.fields, "user_roles"]
 
     def to_internal_value(self, data):
         # DRF reads roles from a form only in its dotted syntax (`user_roles[0]role.id=...`) and
@@ -143,15 +143,15 @@ class ApiUserCreateSerializer(ApiUserCreateFormSerializer):
         return super().to_internal_value(data)
 
 
-class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
+class ApiUserBulkUpdateInputSerializer(ApiUserUpdateInputSerializer):
     """`ids` of the API users to change, and the fields to set on all of them."""
 
     ids = BoundedListField(
         child=IdField(), min_length=1, max_length=MAX_BULK, help_text="List of object IDs."
     )
 
-    class Meta(ApiUserUpdateSerializer.Meta):
-        fields = ["ids", *ApiUserUpdateSerializer.Meta.fields]
+    class Meta(ApiUserUpdateInputSerializer.Meta):
+        fields = ["ids", *ApiUserUpdateInputSerializer.Meta.fields]
 
     def get_fields(self):
         # The fields to set are a partial update: none is required and none has a default
@@ -178,11 +178,11 @@ class ApiUserBulkUpdateSerializer(ApiUserUpdateSerializer):
         return ids
 
 
-class BulkUpdateResultSerializer(serializers.Serializer):
+class BulkUpdateResultOutputSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.CharField(), help_text="List of object IDs.")
 
 
-class KeySerializer(serializers.Serializer):
+class KeyOutputSerializer(serializers.Serializer):
     key = serializers.SerializerMethodField(help_text="The key, redacted to its public prefix.")
     created = serializers.DateTimeField(help_text="When the key was issued.")
     last_used = serializers.DateTimeField(
@@ -198,9 +198,9 @@ class KeySerializer(serializers.Serializer):
         return keys.redact(api_key.prefix)
 
 
-class KeyStatusSerializer(serializers.Serializer):
-    current = KeySerializer(allow_null=True, help_text="The key in use.")
-    previous = KeySerializer(
+class KeyStatusOutputSerializer(serializers.Serializer):
+    current = KeyOutputSerializer(allow_null=True, help_text="The key in use.")
+    previous = KeyOutputSerializer(
         allow_null=True,
         help_text=(
             "The key replaced by the last rotation, while its grace period runs; null otherwise."
@@ -208,14 +208,14 @@ class KeyStatusSerializer(serializers.Serializer):
     )
 
 
-class RotatedKeySerializer(KeyStatusSerializer):
+class RotatedKeyOutputSerializer(KeyStatusOutputSerializer):
     key = serializers.CharField(
         help_text="The new full API key. This is the only time it is shown: store it now."
     )
 
 
-class ChangeSerializer(OutputModelSerializer):
-    actor = SimpleUserSerializer(help_text="Who made the change.")
+class ChangeOutputSerializer(OutputModelSerializer):
+    actor = SimpleUserOutputSerializer(help_text="Who made the change.")
     changes = serializers.DictField(
         help_text=(
             'Each changed field with its old and new value: `{"name": {"from": "a", "to": "b"}}`. '

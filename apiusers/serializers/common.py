@@ -25,7 +25,7 @@ from ..ids import ID_HELP_TEXT
 from ..models import Label, Role, Tier, User, UserRole
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
+class InputModelSerializer(serializers.ModelSerializer):
     """A ModelSerializer whose text and boolean fields are the strict ones of fields.py."""
 
     serializer_field_mapping = {
@@ -55,22 +55,22 @@ class OutputModelSerializer(serializers.ModelSerializer):
         return fields
 
 
-class SimpleUserSerializer(OutputModelSerializer):
+class SimpleUserOutputSerializer(OutputModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "name"]
 
 
-class LabelSerializer(OutputModelSerializer):
+class LabelOutputSerializer(OutputModelSerializer):
     color = LabelColorField(read_only=True, help_text=COLOR_HELP_TEXT)
-    changed_by = SimpleUserSerializer(read_only=True, help_text="User who last made changes.")
+    changed_by = SimpleUserOutputSerializer(read_only=True, help_text="User who last made changes.")
 
     class Meta:
         model = Label
         fields = ["id", "name", "color", "changed_by", "changed"]
 
 
-class RoleReferenceSerializer(OutputModelSerializer):
+class RoleReferenceOutputSerializer(OutputModelSerializer):
     """Return serializer_class with all fields as read_only except key. The key is the field use to retrieve the object in to_internal_value.
 
     This is for the drf-spectacular documentation generation.
@@ -81,34 +81,34 @@ class RoleReferenceSerializer(OutputModelSerializer):
         fields = ["id", "name"]
 
 
-class TeamReferenceSerializer(serializers.Serializer):
+class TeamReferenceOutputSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True, help_text=ID_HELP_TEXT)
     name = serializers.CharField(read_only=True)
 
 
-class TargetReferenceSerializer(serializers.Serializer):
+class TargetReferenceOutputSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True, help_text=ID_HELP_TEXT)
     name = serializers.CharField(read_only=True)
     url = serializers.CharField(read_only=True, help_text="Target URL.")
 
 
-class ScopeSerializer(serializers.Serializer):
+class ScopeOutputSerializer(serializers.Serializer):
     """Where a role applies. `team` is present only for the team tier, `target` only for the
     target tier; the account tier has neither."""
 
     tier = serializers.CharField(read_only=True)
     # Not read-only so that the schema, like the published one, does not mark them required.
-    target = TargetReferenceSerializer(required=False)
-    team = TeamReferenceSerializer(required=False)
+    target = TargetReferenceOutputSerializer(required=False)
+    team = TeamReferenceOutputSerializer(required=False)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         return {key: value for key, value in data.items() if value is not None}
 
 
-class UserRoleSerializer(OutputModelSerializer):
-    role = RoleReferenceSerializer(read_only=True)
-    scope = ScopeSerializer(source="*", read_only=True)
+class UserRoleOutputSerializer(OutputModelSerializer):
+    role = RoleReferenceOutputSerializer(read_only=True)
+    scope = ScopeOutputSerializer(source="*", read_only=True)
 
     class Meta:
         model = UserRole
@@ -185,7 +185,7 @@ class FormError:
     """What a form body held under `labels` when it was neither rows nor a JSON array."""
 
 
-class LabelInputSerializer(StrictModelSerializer):
+class LabelInputSerializer(InputModelSerializer):
     """A label written on a user, matched by name within the account."""
 
     color = LabelColorField(help_text=COLOR_HELP_TEXT)
@@ -194,6 +194,8 @@ class LabelInputSerializer(StrictModelSerializer):
         model = Label
         fields = ["name", "color"]
         list_serializer_class = FormLabelsListSerializer
+        # The name the OpenAPI document has published for it (`LabelInputRequest`).
+        ref_name = "LabelInput"
 
     def to_internal_value(self, data):
         # DRF skips `required` on nested fields when the root serializer is partial (PATCH);
@@ -214,7 +216,7 @@ class LabelInputSerializer(StrictModelSerializer):
 MAX_USER_ROLES = 100
 
 
-class ObjectIdSerializer(serializers.Serializer):
+class ObjectIdInputSerializer(serializers.Serializer):
     id = IdField()
 
 
@@ -229,10 +231,15 @@ class ScopeInputSerializer(serializers.Serializer):
     tier = StrictChoiceField(
         choices=Tier.choices, help_text="Where the role applies: the account, a team or a target."
     )
-    team = ObjectIdSerializer(required=False, help_text="Required for the team tier, only then.")
-    target = ObjectIdSerializer(
+    team = ObjectIdInputSerializer(
+        required=False, help_text="Required for the team tier, only then."
+    )
+    target = ObjectIdInputSerializer(
         required=False, help_text="Required for the target tier, only then."
     )
+
+    class Meta:
+        ref_name = "ScopeInput"  # as published
 
     def validate(self, attrs):
         tier = attrs["tier"]
@@ -302,8 +309,9 @@ class UserRoleInputSerializer(serializers.Serializer):
     """A role given in a scope: `{"role": {"id": ...}, "scope": {"tier": ..., "team" | "target":
     {"id": ...}}}`."""
 
-    role = ObjectIdSerializer(help_text="The role to give.")
+    role = ObjectIdInputSerializer(help_text="The role to give.")
     scope = ScopeInputSerializer(help_text="Where the role applies.")
 
     class Meta:
         list_serializer_class = UserRoleListSerializer
+        ref_name = "UserRoleInput"  # as published

@@ -10,7 +10,7 @@ PERMISSIONS_HELP_TEXT = "What the role allows, as permission codes:\n\n" + "\n".
 )
 
 
-class RoleSerializer(OutputModelSerializer):
+class RoleOutputSerializer(OutputModelSerializer):
     permissions = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text=PERMISSIONS_HELP_TEXT
     )
@@ -20,14 +20,14 @@ class RoleSerializer(OutputModelSerializer):
         fields = ["id", "name", "permissions"]
 
 
-class TeamSerializer(OutputModelSerializer):
+class TeamOutputSerializer(OutputModelSerializer):
     class Meta:
         model = Team
         fields = ["id", "name"]
         extra_kwargs = {"name": {"help_text": "Name of the team."}}
 
 
-class TargetSerializer(OutputModelSerializer):
+class TargetOutputSerializer(OutputModelSerializer):
     class Meta:
         model = Target
         fields = ["id", "name", "url"]

@@ -1,11 +1,11 @@
-"""User labels: what a client may write. The representation is `common.LabelSerializer`."""
+"""User labels: what a client may write. The representation is `common.LabelOutputSerializer`."""
 
 from ..fields import LabelColorField
 from ..models import Label
-from .common import COLOR_HELP_TEXT, StrictModelSerializer
+from .common import COLOR_HELP_TEXT, InputModelSerializer
 
 
-class LabelWriteSerializer(StrictModelSerializer):
+class LabelWriteInputSerializer(InputModelSerializer):
     """What a client may write on a label: its name, unique within the account, and its
     colour."""
 

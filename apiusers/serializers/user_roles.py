@@ -19,7 +19,7 @@ from .common import (
     MAX_USER_ROLES,
     UserRoleInputSerializer,
     UserRoleListSerializer,
-    UserRoleSerializer,
+    UserRoleOutputSerializer,
 )
 
 LISTED_TWICE = "This id is already listed above."
@@ -63,12 +63,12 @@ class ObjectIdsField(BoundedListField):
 # Output -------------------------------------------------------------------------------------
 
 
-class ApiUserRoleSerializer(UserRoleSerializer):
+class ApiUserRoleOutputSerializer(UserRoleOutputSerializer):
     api_user = serializers.CharField(
         source="user_id", read_only=True, help_text="Id of the API user that has the role."
     )
 
-    class Meta(UserRoleSerializer.Meta):
+    class Meta(UserRoleOutputSerializer.Meta):
         fields = ["id", "api_user", "role", "scope"]
 
 
@@ -76,8 +76,10 @@ def assignments_help_text(what: str) -> str:
     return f"The role assignments {what}, with the API user of each."
 
 
-class ApiUserRolesResultSerializer(serializers.Serializer):
-    user_roles = ApiUserRoleSerializer(many=True, help_text=assignments_help_text("that result"))
+class ApiUserRolesResultOutputSerializer(serializers.Serializer):
+    user_roles = ApiUserRoleOutputSerializer(
+        many=True, help_text=assignments_help_text("that result")
+    )
 
 
 class DeletedIdsField(serializers.ListField):
@@ -87,29 +89,29 @@ class DeletedIdsField(serializers.ListField):
         super().__init__(help_text="Ids of the role assignments deleted.", **kwargs)
 
 
-class ApiUserRolesDeleteResultSerializer(serializers.Serializer):
+class ApiUserRolesDeleteResultOutputSerializer(serializers.Serializer):
     ids = DeletedIdsField()
 
 
-class ApiUserRolesBulkResultSerializer(serializers.Serializer):
-    create = ApiUserRoleSerializer(
+class ApiUserRolesBulkResultOutputSerializer(serializers.Serializer):
+    create = ApiUserRoleOutputSerializer(
         many=True, help_text=assignments_help_text("created, or already held")
     )
-    update = ApiUserRoleSerializer(many=True, help_text=assignments_help_text("updated"))
+    update = ApiUserRoleOutputSerializer(many=True, help_text=assignments_help_text("updated"))
     delete = DeletedIdsField()
 
 
 # Input: one assignment ----------------------------------------------------------------------
 
 
-class ApiUserRoleWriteSerializer(serializers.Serializer):
+class ApiUserRoleWriteInputSerializer(serializers.Serializer):
     """One assignment, validated as a list of one by UserRoleInputSerializer; its errors are the
     item's own, not keyed by index. In a partial update, `role` or `scope` that is not sent keeps
     its current value. Documented as UserRoleInputSerializer."""
 
     def to_internal_value(self, data):
         if self.partial and isinstance(data, Mapping):
-            current = UserRoleSerializer(self.instance).data
+            current = UserRoleOutputSerializer(self.instance).data
             sent = {
                 name: field.get_value(data)
                 for name, field in UserRoleInputSerializer().fields.items()
@@ -177,7 +179,7 @@ class ChangedApiUserRoleListSerializer(ReferencingUserRoleListSerializer):
         return selectors.api_user_roles(account)
 
 
-class NewApiUserRoleSerializer(UserRoleInputSerializer):
+class NewApiUserRoleInputSerializer(UserRoleInputSerializer):
     """A role given to an API user in a scope: `{"api_user": ..., "role": {"id": ...},
     "scope": {...}}`."""
 
@@ -187,7 +189,7 @@ class NewApiUserRoleSerializer(UserRoleInputSerializer):
         list_serializer_class = NewApiUserRoleListSerializer
 
 
-class ChangedApiUserRoleSerializer(UserRoleInputSerializer):
+class ChangedApiUserRoleInputSerializer(UserRoleInputSerializer):
     """A role assignment with its new role and scope: `{"id": ..., "role": {"id": ...},
     "scope": {...}}`."""
 
@@ -208,7 +210,7 @@ def items_help_text(what: str) -> str:
     return f"{what} At most {MAX_USER_ROLES}."
 
 
-class ApiUserRolesBulkCreateSerializer(serializers.Serializer):
+class ApiUserRolesBulkCreateInputSerializer(serializers.Serializer):
     api_users = ObjectIdsField(
         queryset=selectors.api_users,
         help_text=items_help_text("Ids of the API users to give every role to."),
@@ -218,7 +220,7 @@ class ApiUserRolesBulkCreateSerializer(serializers.Serializer):
     )
 
 
-class ApiUserRolesBulkDeleteSerializer(serializers.Serializer):
+class ApiUserRolesBulkDeleteInputSerializer(serializers.Serializer):
     ids = ObjectIdsField(
         queryset=selectors.api_user_roles,
         help_text=items_help_text("Ids of the role assignments to delete."),
@@ -228,17 +230,17 @@ class ApiUserRolesBulkDeleteSerializer(serializers.Serializer):
 CHANGES = "The assignments to change, each with its new role and scope."
 
 
-class ApiUserRolesBulkUpdateSerializer(serializers.Serializer):
-    user_roles = items(ChangedApiUserRoleSerializer, CHANGES, allow_empty=False)
+class ApiUserRolesBulkUpdateInputSerializer(serializers.Serializer):
+    user_roles = items(ChangedApiUserRoleInputSerializer, CHANGES, allow_empty=False)
 
 
-class ApiUserRolesBulkSerializer(serializers.Serializer):
+class ApiUserRolesBulkInputSerializer(serializers.Serializer):
     create = items(
-        NewApiUserRoleSerializer,
+        NewApiUserRoleInputSerializer,
         "The roles to give, each to an API user in a scope.",
         required=False,
     )
-    update = items(ChangedApiUserRoleSerializer, CHANGES, required=False)
+    update = items(ChangedApiUserRoleInputSerializer, CHANGES, required=False)
     delete = ObjectIdsField(
         queryset=selectors.api_user_roles,
         required=False,

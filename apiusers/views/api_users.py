@@ -8,15 +8,15 @@ from ..filters.backends import FilterBackend, OrderingFilter, SearchFilter
 from ..models import User
 from ..openapi import api_users as docs
 from ..serializers.api_users import (
-    ApiUserBulkUpdateSerializer,
-    ApiUserCreateSerializer,
-    ApiUserSerializer,
-    ApiUserUpdateSerializer,
-    ChangeSerializer,
-    CreatedApiUserSerializer,
-    KeyStatusSerializer,
-    ListedApiUserSerializer,
-    RotatedKeySerializer,
+    ApiUserBulkUpdateInputSerializer,
+    ApiUserCreateInputSerializer,
+    ApiUserOutputSerializer,
+    ApiUserUpdateInputSerializer,
+    ChangeOutputSerializer,
+    CreatedApiUserOutputSerializer,
+    KeyStatusOutputSerializer,
+    ListedApiUserOutputSerializer,
+    RotatedKeyOutputSerializer,
 )
 from ..services.api_users import (
     api_key_rotate,
@@ -45,12 +45,12 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
 
     def get_serializer_class(self):
         return {
-            "create": ApiUserCreateSerializer,
-            "update": ApiUserUpdateSerializer,
-            "partial_update": ApiUserUpdateSerializer,
-            "bulk_update": ApiUserBulkUpdateSerializer,
-            "list": ListedApiUserSerializer,
-        }.get(self.action, ApiUserSerializer)
+            "create": ApiUserCreateInputSerializer,
+            "update": ApiUserUpdateInputSerializer,
+            "partial_update": ApiUserUpdateInputSerializer,
+            "bulk_update": ApiUserBulkUpdateInputSerializer,
+            "list": ListedApiUserOutputSerializer,
+        }.get(self.action, ApiUserOutputSerializer)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -64,7 +64,7 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
         )
         return self.respond(
             user.pk,
-            CreatedApiUserSerializer,
+            CreatedApiUserOutputSerializer,
             status_code=status.HTTP_201_CREATED,
             headers={"Location": f"/api-users/{user.id}/"},
             key=key,
@@ -73,7 +73,7 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
     def update(self, request, *args, partial=False, **kwargs):
         user = self.get_object()
         api_user_update(user=user, actor=request.user, data=self.validated(user, partial=partial))
-        return self.respond(user.pk, ApiUserSerializer)
+        return self.respond(user.pk, ApiUserOutputSerializer)
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
@@ -96,14 +96,14 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
         user = self.get_object()
         key = api_key_rotate(user=user, actor=request.user)
         body = {"key": key, **selectors.key_status(user)}
-        return Response(RotatedKeySerializer(body).data, status=status.HTTP_201_CREATED)
+        return Response(RotatedKeyOutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])
     def key(self, request, pk=None):
-        return Response(KeyStatusSerializer(selectors.key_status(self.get_object())).data)
+        return Response(KeyStatusOutputSerializer(selectors.key_status(self.get_object())).data)
 
     # No filter backends: the list's filters do not apply (nor appear in the schema) here.
     @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
         page = self.paginate_queryset(selectors.history(self.get_object()))
-        return self.get_paginated_response(ChangeSerializer(page, many=True).data)
+        return self.get_paginated_response(ChangeOutputSerializer(page, many=True).data)

@@ -4,7 +4,11 @@ from rest_framework import mixins
 
 from ..filters.backends import BoundedSearchFilter, StableOrderingFilter
 from ..openapi.directory import read_only_schema
-from ..serializers.directory import RoleSerializer, TargetSerializer, TeamSerializer
+from ..serializers.directory import (
+    RoleOutputSerializer,
+    TargetOutputSerializer,
+    TeamOutputSerializer,
+)
 from .base import AccountScopedViewSet
 
 
@@ -22,7 +26,7 @@ class DirectoryViewSet(AccountScopedViewSet):
 @read_only_schema(
     singular="role",
     plural="roles",
-    serializer=RoleSerializer,
+    serializer=RoleOutputSerializer,
     list_description=(
         "The roles that can be given to users and API users: the six built-in ones, the same "
         "in every account."
@@ -30,27 +34,27 @@ class DirectoryViewSet(AccountScopedViewSet):
 )
 class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DirectoryViewSet):
     selector = "roles"
-    serializer_class = RoleSerializer
+    serializer_class = RoleOutputSerializer
 
 
 @read_only_schema(
     singular="team",
     plural="teams",
-    serializer=TeamSerializer,
+    serializer=TeamOutputSerializer,
     list_description="The teams of the caller's account, which a role can be scoped to.",
 )
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DirectoryViewSet):
     selector = "teams"
-    serializer_class = TeamSerializer
+    serializer_class = TeamOutputSerializer
 
 
 @read_only_schema(
     singular="target",
     plural="targets",
-    serializer=TargetSerializer,
+    serializer=TargetOutputSerializer,
     list_description="The targets of the caller's account, which a role can be scoped to.",
 )
 class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DirectoryViewSet):
     selector = "targets"
-    serializer_class = TargetSerializer
+    serializer_class = TargetOutputSerializer
     ordering_fields = ["name", "url"]

@@ -2,8 +2,8 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from ..openapi import labels as docs
-from ..serializers.common import LabelSerializer
-from ..serializers.labels import LabelWriteSerializer
+from ..serializers.common import LabelOutputSerializer
+from ..serializers.labels import LabelWriteInputSerializer
 from ..services.labels import label_create, label_delete, label_update
 from .directory import DirectoryViewSet
 
@@ -18,17 +18,17 @@ class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, DirectoryVi
 
     def get_serializer_class(self):
         if self.action in {"create", "update", "partial_update"}:
-            return LabelWriteSerializer
-        return LabelSerializer
+            return LabelWriteInputSerializer
+        return LabelOutputSerializer
 
     def create(self, request, *args, **kwargs):
         label = label_create(account=request.user.account, actor=request.user, **self.validated())
-        return self.respond(label.pk, LabelSerializer, status_code=status.HTTP_201_CREATED)
+        return self.respond(label.pk, LabelOutputSerializer, status_code=status.HTTP_201_CREATED)
 
     def update(self, request, *args, partial=False, **kwargs):
         label = self.get_object()
         label_update(label=label, actor=request.user, data=self.validated(label, partial=partial))
-        return self.respond(label.pk, LabelSerializer)
+        return self.respond(label.pk, LabelOutputSerializer)
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)

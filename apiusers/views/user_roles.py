@@ -6,14 +6,14 @@ from rest_framework.response import Response
 from .. import selectors
 from ..openapi import user_roles as docs
 from ..parsers import JSONParser
-from ..serializers.common import UserRoleSerializer
+from ..serializers.common import UserRoleOutputSerializer
 from ..serializers.user_roles import (
-    ApiUserRolesBulkCreateSerializer,
-    ApiUserRolesBulkDeleteSerializer,
-    ApiUserRolesBulkSerializer,
-    ApiUserRolesBulkUpdateSerializer,
-    ApiUserRoleSerializer,
-    ApiUserRoleWriteSerializer,
+    ApiUserRoleOutputSerializer,
+    ApiUserRolesBulkCreateInputSerializer,
+    ApiUserRolesBulkDeleteInputSerializer,
+    ApiUserRolesBulkInputSerializer,
+    ApiUserRolesBulkUpdateInputSerializer,
+    ApiUserRoleWriteInputSerializer,
 )
 from ..services.user_roles import Grant, Regrant, user_roles_change
 from .base import AccountScopedViewSet
@@ -29,12 +29,12 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accou
     # carry them only in DRF's dotted syntax (`role.id`), which the schema cannot describe, and
     # any other part of one was dropped unseen.
     parser_classes = [JSONParser]
-    serializer_class = UserRoleSerializer
+    serializer_class = UserRoleOutputSerializer
 
     def get_serializer_class(self):
         if self.action in {"create", "update", "partial_update"}:
-            return ApiUserRoleWriteSerializer
-        return UserRoleSerializer
+            return ApiUserRoleWriteInputSerializer
+        return UserRoleOutputSerializer
 
     def get_api_user(self):
         account = self.request.user.account
@@ -47,13 +47,15 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accou
     def create(self, request, *args, **kwargs):
         grant = Grant(self.get_api_user().pk, self.validated())
         [user_role_id] = user_roles_change(actor=request.user, grants=[grant]).granted
-        return self.respond(user_role_id, UserRoleSerializer, status_code=status.HTTP_201_CREATED)
+        return self.respond(
+            user_role_id, UserRoleOutputSerializer, status_code=status.HTTP_201_CREATED
+        )
 
     def update(self, request, *args, partial=False, **kwargs):
         user_role = self.get_object()
         regrant = Regrant(user_role, self.validated(user_role, partial=partial))
         user_roles_change(actor=request.user, regrants=[regrant])
-        return self.respond(user_role.pk, UserRoleSerializer)
+        return self.respond(user_role.pk, UserRoleOutputSerializer)
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
@@ -71,10 +73,10 @@ class ApiUserRoleBulkViewSet(AccountScopedViewSet):
     selector = "api_user_roles"
     parser_classes = [JSONParser]
     serializer_classes = {
-        "bulk_create": ApiUserRolesBulkCreateSerializer,
-        "bulk_delete": ApiUserRolesBulkDeleteSerializer,
-        "bulk_update": ApiUserRolesBulkUpdateSerializer,
-        "bulk": ApiUserRolesBulkSerializer,
+        "bulk_create": ApiUserRolesBulkCreateInputSerializer,
+        "bulk_delete": ApiUserRolesBulkDeleteInputSerializer,
+        "bulk_update": ApiUserRolesBulkUpdateInputSerializer,
+        "bulk": ApiUserRolesBulkInputSerializer,
     }
 
     def get_serializer_class(self):
@@ -84,7 +86,7 @@ class ApiUserRoleBulkViewSet(AccountScopedViewSet):
     def assignments(self, ids: list[str]) -> list[dict]:
         """The representation of these assignments, in this order, read in one query."""
         found = self.get_queryset().in_bulk(ids)
-        return ApiUserRoleSerializer([found[pk] for pk in ids], many=True).data
+        return ApiUserRoleOutputSerializer([found[pk] for pk in ids], many=True).data
 
     @action(detail=False, methods=["post"], url_path="bulk/create")
     def bulk_create(self, request):
