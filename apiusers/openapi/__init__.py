@@ -14,6 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from ..conditional import PreconditionFailed
 from ..fields import StrictCharField, text_pattern
 from ..ids import ID_HELP_TEXT
 from ..services.authority import LAST_OWNER
@@ -29,11 +30,28 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
+        action = getattr(self.view, "action", None)
+        if action == "retrieve" and self.conditional():
+            responses["304"] = self._get_response_for_code(NOT_MODIFIED, "304", direction=direction)
+        if action in WRITES and getattr(self.view, "lock_model", None):
+            responses["412"] = self._get_response_for_code(PRECONDITION, "412", direction=direction)
         responses["429"] = self._get_response_for_code(THROTTLED, "429", direction=direction)
         return responses
 
     def get_override_parameters(self):
-        return [*super().get_override_parameters(), RETRY_AFTER]
+        parameters = [*super().get_override_parameters(), RETRY_AFTER]
+        action = getattr(self.view, "action", None)
+        if self.conditional() and action in {"retrieve", "create", "update", "partial_update"}:
+            parameters.append(ETAG)
+        if action == "retrieve" and self.conditional():
+            parameters.append(IF_NONE_MATCH)
+        if action in WRITES and getattr(self.view, "lock_model", None):
+            parameters.append(IF_MATCH)
+        return parameters
+
+    def conditional(self) -> bool:
+        """Whether the operation's answer is one object's representation, with its ETag."""
+        return hasattr(self.view, "within_precondition")
 
     def get_serializer_name(self, serializer, direction):
         """Serializers are named for their side, `<Thing>OutputSerializer` and
@@ -206,11 +224,50 @@ DELETED_MEANWHILE = detail_error(
     "change it. Nothing was changed.",
 )
 WRITE_ERRORS = {**STANDARD_ERRORS, 403: FORBIDDEN_WRITE, 409: LAST_OWNER_CONFLICT}
+PRECONDITION = detail_error(
+    PreconditionFailed.default_detail,
+    "The request's If-Match names none of the object's current version: it changed since it "
+    "was read. Nothing was changed.",
+)
 THROTTLED = detail_error(
     "Request was throttled. Expected available in 42 seconds.",
     "Too many failed authentications from the caller's address (THROTTLE_FAILED_AUTH), or too "
     "many requests with this key (THROTTLE_API_KEY). Retry after `Retry-After` seconds; a "
     "valid key keeps working from an address throttled for failures.",
+)
+# Conditional requests (apiusers.conditional), on the writes that change one object.
+WRITES = {"update", "partial_update", "destroy"}
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    response=[200, 201],
+    description=(
+        "The version of the object's representation: it changes exactly when the "
+        "representation does. Send it back in `If-Match` to change the object only if it is "
+        "still that version, or in `If-None-Match` to read it only if it changed."
+    ),
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Change the object only if its current ETag is one of these (`*`: any existing "
+        "version); otherwise 412 and nothing changes. Checked with the object locked, so of "
+        "concurrent writes sending one ETag, one succeeds. Without it, writes apply as usual."
+    ),
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Answer 304, without a body, if the object's ETag is one of these.",
+)
+NOT_MODIFIED = OpenApiResponse(
+    description="The object's ETag is one that If-None-Match named: it has not changed."
 )
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",

@@ -2,7 +2,8 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import selectors
+from .. import keys, selectors
+from ..conditional import etag_of
 from ..filters.api_users import ApiUserFilterSet, excluded_fields
 from ..filters.backends import FilterBackend, OrderingFilter, SearchFilter
 from ..models import User
@@ -35,6 +36,8 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
 
     selector = "api_users"
     read_selector = "api_users_for_display"
+    output_serializer_class = ApiUserOutputSerializer
+    lock_model = User
     # Only for schema generation, which reads the model from it; requests use the selectors.
     queryset = User.objects.none()
     filter_backends = [FilterBackend, SearchFilter, OrderingFilter]
@@ -62,24 +65,25 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
         user, key = api_user_create(
             account=request.user.account, actor=request.user, **self.validated()
         )
-        return self.respond(
-            user.pk,
-            CreatedApiUserOutputSerializer,
-            status_code=status.HTTP_201_CREATED,
-            headers={"Location": f"/api-users/{user.id}/"},
-            key=key,
-        )
+        body = self.represent(user.pk, CreatedApiUserOutputSerializer, key=key)
+        # Its ETag is the one a GET shows, which has the key redacted (the only difference).
+        etag = etag_of({**body, "key": keys.redact(keys.prefix_of(key))})
+        headers = {"Location": f"/api-users/{user.id}/", "ETag": etag}
+        return Response(body, status.HTTP_201_CREATED, headers=headers)
 
     def update(self, request, *args, partial=False, **kwargs):
-        user = self.get_object()
-        api_user_update(user=user, actor=request.user, data=self.validated(user, partial=partial))
-        return self.respond(user.pk, ApiUserOutputSerializer)
+        with self.within_precondition():
+            user = self.get_object()
+            data = self.validated(user, partial=partial)
+            api_user_update(user=user, actor=request.user, data=data)
+        return self.respond(user.pk)
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        api_user_delete(user=self.get_object(), actor=request.user)
+        with self.within_precondition():
+            api_user_delete(user=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=False, methods=["post"], url_path="bulk/update")

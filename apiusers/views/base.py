@@ -1,17 +1,24 @@
 """The one base of every resource: tenancy and permissions cannot be forgotten."""
 
-from django.db.models import QuerySet
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.models import Model, QuerySet
 from rest_framework import authentication, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from .. import selectors
 from ..authentication import ApiKeyAuthentication
+from ..conditional import PreconditionFailed, etag_of, matches
 from ..ids import ID_PATTERN
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 
 READS = {"list", "retrieve"}
+# The actions whose answer is one object's representation, which carries its ETag.
+SINGLE = {"retrieve", "create", "update", "partial_update"}
 
 
 class AccountScopedViewSet(viewsets.GenericViewSet):
@@ -27,7 +34,13 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     account by accident: another account's object answers exactly like a missing one.
 
     Writes follow one template: `validated()` reads the body, one service call writes, and
-    `respond()` answers with the object as a GET would show it.
+    `respond()` answers with the object as a GET would show it (`output_serializer_class`).
+
+    Every answer that is one object's representation carries its ETag; a GET whose
+    `If-None-Match` names it is a 304. A write sent with `If-Match` runs `within_precondition()`:
+    the row named by `lock_parameter` (the object's own, or the API user of a role assignment)
+    of `lock_model` is locked, the object's current tag compared, and the write made in the same
+    transaction, so of concurrent writes naming one tag exactly one succeeds (412 otherwise).
     """
 
     authentication_classes = [ApiKeyAuthentication, authentication.SessionAuthentication]
@@ -36,6 +49,9 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
     lookup_value_regex = ID_PATTERN
     selector: str
     read_selector: str | None = None
+    output_serializer_class: type | None = None
+    lock_model: type[Model] | None = None
+    lock_parameter = "pk"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -63,11 +79,46 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def respond(
-        self, pk: str, serializer_class, *, status_code=status.HTTP_200_OK, headers=None, **context
-    ) -> Response:
-        """The object as a GET shows it, read afresh after the write, through the selector that
-        list and retrieve read with."""
+    def represent(self, pk: str, serializer_class=None, **context) -> dict:
+        """The object as a GET shows it, read through the selector that list and retrieve read
+        with."""
         obj = self.select(self.read_selector or self.selector).get(pk=pk)
-        body = serializer_class(obj, context={**self.get_serializer_context(), **context}).data
-        return Response(body, status=status_code, headers=headers)
+        serializer_class = serializer_class or self.output_serializer_class
+        return serializer_class(obj, context={**self.get_serializer_context(), **context}).data
+
+    def respond(
+        self, pk: str, serializer_class=None, *, status_code=status.HTTP_200_OK, headers=None, **ctx
+    ) -> Response:
+        """The object as a GET shows it, read afresh after the write."""
+        return Response(self.represent(pk, serializer_class, **ctx), status_code, headers=headers)
+
+    @contextmanager
+    def within_precondition(self) -> Iterator[None]:
+        """Run the write inside, checked against `If-Match` when the request has one."""
+        expected = self.request.headers.get("If-Match")
+        if expected is None:
+            yield
+            return
+        with transaction.atomic():
+            locked = self.lock_model.objects.select_for_update().filter(
+                pk=self.kwargs[self.lock_parameter]
+            )
+            list(locked.values_list("pk"))
+            current = self.get_object()
+            if not matches(expected, etag_of(self.represent(current.pk))):
+                raise PreconditionFailed()
+            yield
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if (
+            self.action in SINGLE
+            and "ETag" not in response
+            and response.status_code in {status.HTTP_200_OK, status.HTTP_201_CREATED}
+            and isinstance(response.data, Mapping)
+        ):
+            etag = etag_of(response.data)
+            not_modified = request.headers.get("If-None-Match")
+            if self.action == "retrieve" and not_modified and matches(not_modified, etag):
+                response = Response(status=status.HTTP_304_NOT_MODIFIED)
+            response["ETag"] = etag
+        return super().finalize_response(request, response, *args, **kwargs)

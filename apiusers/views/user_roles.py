@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors
+from ..models import User
 from ..openapi import user_roles as docs
 from ..parsers import JSONParser
 from ..serializers.common import UserRoleOutputSerializer
@@ -25,6 +26,10 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accou
     """The role assignments of one API user of the caller's account."""
 
     selector = "api_user_roles"
+    output_serializer_class = UserRoleOutputSerializer
+    # An If-Match is checked with the API user locked, as every write to its roles locks it.
+    lock_model = User
+    lock_parameter = "api_user_id"
     # Assignments are nested objects, written in JSON only (a form body is a 415): a form could
     # carry them only in DRF's dotted syntax (`role.id`), which the schema cannot describe, and
     # any other part of one was dropped unseen.
@@ -47,21 +52,21 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accou
     def create(self, request, *args, **kwargs):
         grant = Grant(self.get_api_user().pk, self.validated())
         [user_role_id] = user_roles_change(actor=request.user, grants=[grant]).granted
-        return self.respond(
-            user_role_id, UserRoleOutputSerializer, status_code=status.HTTP_201_CREATED
-        )
+        return self.respond(user_role_id, status_code=status.HTTP_201_CREATED)
 
     def update(self, request, *args, partial=False, **kwargs):
-        user_role = self.get_object()
-        regrant = Regrant(user_role, self.validated(user_role, partial=partial))
-        user_roles_change(actor=request.user, regrants=[regrant])
-        return self.respond(user_role.pk, UserRoleOutputSerializer)
+        with self.within_precondition():
+            user_role = self.get_object()
+            regrant = Regrant(user_role, self.validated(user_role, partial=partial))
+            user_roles_change(actor=request.user, regrants=[regrant])
+        return self.respond(user_role.pk)
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
-        user_roles_change(actor=request.user, revokes=[self.get_object()])
+        with self.within_precondition():
+            user_roles_change(actor=request.user, revokes=[self.get_object()])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
