@@ -1,4 +1,5 @@
-"""PATCH /api-users/{id}/: the semantics of design.md, through HTTP."""
+"""PATCH /api-users/{id}/ through HTTP: the semantics set out in README's "Behaviour worth
+knowing" and docs/decisions.md ("PATCH and the other writes")."""
 
 from datetime import timedelta
 

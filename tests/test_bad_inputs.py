@@ -1,13 +1,15 @@
-"""PATCH /api-users/{id}/ against the bad-input catalogue of reliability.md §3 (rows 1-34, 36-41).
+"""PATCH /api-users/{id}/ with bad inputs: each is refused with a clear JSON 4xx, or ignored.
 
 Every case asserts the exact status, a JSON Content-Type, the exact body, and that the database
 is exactly as it was before the request: a refused or ignored input writes nothing, anywhere.
 The clients here hand back a server error as a response instead of raising it, so a 500 fails
 as a wrong status, like any other wrong answer.
 
-Row 26 (ids of another account in the body) does not apply: PATCH bodies carry no ids, and a
-label name that exists only in another account creates a label in the caller's own account
-(test_api_users_partial_update.py). Row 35 (If-Match) is out of scope until it is implemented.
+The kinds of bad input are numbered 1 to 41 (the comments and the test ids carry the number).
+Two have no case here: 26, ids of another account in the body, does not apply, since PATCH
+bodies carry no ids and a label name that exists only in another account creates a label in the
+caller's own account (test_api_users_partial_update.py); 35, If-Match, is out of scope until it
+is implemented.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Concurrent PATCHes (reliability.md §2.3): no lost or mixed update, no duplicate label, no 5xx.
+"""Concurrent PATCHes: no lost or mixed update, no duplicate label, no 5xx.
 
 PostgreSQL only: SQLite has no SELECT ... FOR UPDATE and serialises writers itself, so there is
 nothing to race there. Each test releases its threads together with a barrier; every thread

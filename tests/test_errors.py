@@ -1,4 +1,4 @@
-"""Every error answer is JSON (design.md, "Errors: JSON always"), whatever DEBUG is."""
+"""Every error answer is JSON (docs/decisions.md, "Errors"), whatever DEBUG is."""
 
 import http.client
 import io
@@ -665,9 +665,9 @@ def test_database_lost_at_the_last_write_is_a_503_that_leaves_nothing_half_appli
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_connection_killed_mid_write_is_a_503_then_the_service_recovers():
-    """reliability.md §2.4: the server ends the request's connection in the middle of the write
-    (pg_terminate_backend from a second connection). The answer is a JSON 503, the transaction
-    is rolled back, and once the request is over the next one is served again."""
+    """The database ends the request's connection in the middle of the write (pg_terminate_backend
+    from a second connection). The answer is a JSON 503, the transaction is rolled back, and once
+    the request is over the next one is served again."""
     if connection.vendor != "postgresql":
         pytest.skip("pg_terminate_backend needs PostgreSQL")
     account = AccountFactory()

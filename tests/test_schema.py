@@ -54,7 +54,7 @@ def resolve(schema: dict, node: dict) -> dict:
             return node
 
 
-# Facts of ../shared/seed/partial-update-api-user.txt, written by hand from the page.
+# Facts of the published docs page of PATCH /api-users/{id}/, written by hand from it.
 NAME = "Name of the user."
 ACTIVE = (
     "If true, the user can authenticate to Probely to interact with apps and the API.\n"
