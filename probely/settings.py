@@ -144,7 +144,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
-            "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
+            # One connection per thread of a gunicorn worker is all a process can use at once.
+            "max_size": int(
+                os.environ.get("DATABASE_POOL_MAX_SIZE", os.environ.get("WEB_THREADS", "8"))
+            ),
             # How long a request waits for a connection: with the database down, the JSON 503
             # comes this many seconds after the request.
             "timeout": DATABASE_CONNECT_TIMEOUT,

@@ -58,8 +58,11 @@ def test_postgresql_uses_the_connection_pool():
     )
 
     result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
+    threads = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="4")
 
-    assert "'max_size': 20" in result.stdout
+    # One connection per thread of a worker: the most a process can use at once.
+    assert "'max_size': 8" in result.stdout
+    assert "'max_size': 4" in threads.stdout
 
 
 def test_rate_limits_and_trusted_proxies_have_safe_defaults():
