@@ -1,10 +1,10 @@
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from . import keys, throttling
+from . import keys, selectors, throttling
 from .models import ApiKey
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -16,7 +16,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     Any Authorization header that is not a valid, current key of an active API user is a 401
     with the same body: malformed, unknown, revoked, expired (rotated out) and deactivated keys
     are indistinguishable.
-    The lookup is one indexed query by prefix; the digest comparison is constant-time.
+    The lookup is one indexed query by prefix, which also reads the user, its account and its
+    account-tier permissions; the digest comparison is constant-time.
 
     Both rate limits are applied here, before anything is written: a failure counts against
     the client's address (over THROTTLE_FAILED_AUTH it is a 429 instead of the 401), a valid
@@ -53,17 +54,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if keyword.lower() != self.keyword.lower() or prefix is None:
             raise exceptions.AuthenticationFailed()
         try:
-            api_key = ApiKey.objects.select_related("user__account").get(
-                Q(expires__isnull=True) | Q(expires__gt=timezone.now()),
-                prefix=prefix,
-                user__is_apiuser=True,
-                user__active=True,
-                user__deleted__isnull=True,
+            api_key = (
+                ApiKey.objects.select_related("user__account")
+                .annotate(grants=selectors.account_grants(OuterRef("user")))
+                .get(
+                    Q(expires__isnull=True) | Q(expires__gt=timezone.now()),
+                    prefix=prefix,
+                    user__is_apiuser=True,
+                    user__active=True,
+                    user__deleted__isnull=True,
+                )
             )
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed() from None
         if not keys.matches(key, api_key.digest):
             raise exceptions.AuthenticationFailed()
+        selectors.remember_permissions(api_key.user, api_key.grants)
         return api_key
 
     @staticmethod

@@ -1,6 +1,6 @@
 """The read side: account-scoped querysets, shared by views and by the re-read after a write."""
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Aggregate, JSONField, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from .models import (
@@ -18,19 +18,47 @@ from .models import (
 )
 
 
+class JSONList(Aggregate):
+    """A column's values as one JSON array: SQLite's json_group_array, PostgreSQL's jsonb_agg."""
+
+    function = "JSON_GROUP_ARRAY"
+    template = "%(function)s(JSON(%(expressions)s))"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, function="JSONB_AGG", template="%(function)s(%(expressions)s)"
+        )
+
+
+def account_grants(user_ref) -> Subquery:
+    """The permission lists of a user's account-tier roles, as one JSON array, to read together
+    with the user (authentication does, so a request costs one query before its view)."""
+    grants = (
+        UserRole.objects.filter(user=user_ref, tier=Tier.ACCOUNT)
+        .values("user")
+        .annotate(grants=JSONList("role__permissions"))
+        .values("grants")
+    )
+    return Subquery(grants, output_field=JSONField())
+
+
+def remember_permissions(user: User, grants: list[list[str]] | None) -> None:
+    user._account_permissions = frozenset(code for codes in grants or [] for code in codes)
+
+
 def account_permissions(user: User) -> frozenset[str]:
-    """The permission codes a user holds through account-tier roles (one query per request).
+    """The permission codes a user holds through account-tier roles: read with the user when it
+    authenticates with a key, otherwise in one query, once per request.
 
     Team- and target-tier roles do not count: they grant nothing over users.
     """
-    cached = getattr(user, "_account_permissions", None)
-    if cached is None:
+    if getattr(user, "_account_permissions", None) is None:
         grants = Role.objects.filter(
             user_roles__user=user, user_roles__tier=Tier.ACCOUNT
         ).values_list("permissions", flat=True)
-        cached = frozenset(code for permissions in grants for code in permissions)
-        user._account_permissions = cached
-    return cached
+        remember_permissions(user, list(grants))
+    return user._account_permissions
 
 
 def api_users(account: Account) -> QuerySet[User]:

@@ -23,17 +23,17 @@ FORM_USER_ROLES = {"user_roles": ["Roles cannot be sent in a form body: send the
 FORM = "application/x-www-form-urlencoded"
 SCHEMA = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
 
-# Authentication, permissions; the roles and the teams of the items; savepoint, user insert, its
+# Authentication ; the roles and the teams of the items; savepoint, user insert, its
 # changed_by, labels by name, label insert, labels re-read, current labels, delete and insert of
 # the user's labels, role insert, history entry, key insert, release savepoint; and the
 # representation: the user, its labels, its roles.
-CREATE_QUERIES = 20
+CREATE_QUERIES = 19
 # A PUT is the write of a PATCH with every field sent.
 PUT_QUERIES = PATCH_QUERIES
-# Authentication, permissions, the user; savepoint, row lock, the user's roles (whether the
+# Authentication , the user; savepoint, row lock, the user's roles (whether the
 # caller may act on it), the Owner roles and whether the user is an active Owner (the last
 # Owner rule), soft delete, key delete, history entry, release savepoint.
-DELETE_QUERIES = 12
+DELETE_QUERIES = 11
 
 
 def request_schemas(path: str, method: str) -> dict:

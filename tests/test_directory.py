@@ -15,10 +15,10 @@ NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
 NOT_FOUND = b'{"detail":"Not found."}'
 PATHS = ["/roles/", "/teams/", "/targets/"]
 
-# Authentication, permissions, count, page.
-LIST_QUERIES = 4
-# Authentication, permissions, the object.
-RETRIEVE_QUERIES = 3
+# Authentication , count, page.
+LIST_QUERIES = 3
+# Authentication , the object.
+RETRIEVE_QUERIES = 2
 
 ROLES = [
     {"id": "UdU7tPEHa1DU", "name": "Admin", "permissions": ["users.view", "users.manage"]},

@@ -28,19 +28,19 @@ CONTROL_CHARACTERS = ["Control and format characters are not allowed."]
 COLOR_TOO_LONG = {"color": ["Ensure this field has no more than 255 characters."]}
 LONG_AGO = timezone.now() - timedelta(days=30)
 
-# Authentication, permissions, count, page.
-LIST_QUERIES = 4
-# Authentication, permissions, the label.
-RETRIEVE_QUERIES = 3
-# Authentication, permissions, savepoint, insert, release savepoint, the representation.
-CREATE_QUERIES = 6
-# Authentication, permissions, the label; savepoint, the label locked; savepoint, update,
+# Authentication , count, page.
+LIST_QUERIES = 3
+# Authentication , the label.
+RETRIEVE_QUERIES = 2
+# Authentication , savepoint, insert, release savepoint, the representation.
+CREATE_QUERIES = 5
+# Authentication , the label; savepoint, the label locked; savepoint, update,
 # release; release; the representation.
-PATCH_QUERIES = 10
-# Authentication, permissions, the label; savepoint, the label locked, its users locked, their
+PATCH_QUERIES = 9
+# Authentication , the label; savepoint, the label locked, its users locked, their
 # label names, delete of the users' links to it, delete of the label, update of the users,
 # their history entries, release.
-DELETE_QUERIES = 12
+DELETE_QUERIES = 11
 
 
 def detail(label_or_id) -> str:

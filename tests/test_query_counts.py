@@ -9,15 +9,15 @@ from .factories import ApiUserFactory, LabelFactory, TeamFactory, grant
 
 pytestmark = pytest.mark.django_db
 
-# Authentication 1, permissions 1, the user 1, its labels 1, its roles 1.
-GET_QUERIES = 5
-# Authentication, permissions, the user (no prefetch), savepoint, row lock, the user's roles
+# Authentication (with the caller's permissions) 1, the user 1, its labels 1, its roles 1.
+GET_QUERIES = 4
+# Authentication , the user (no prefetch), savepoint, row lock, the user's roles
 # (whether the caller may act on it), labels by name,
 # label insert, labels re-read, current labels, delete and insert of the user's labels,
 # user save, history entry, release savepoint, and the representation with labels and roles.
-PATCH_QUERIES = 18
+PATCH_QUERIES = 17
 # The same, when every label sent exists already: no insert and no re-read.
-PATCH_EXISTING_LABELS_QUERIES = 16
+PATCH_EXISTING_LABELS_QUERIES = 15
 
 
 def give_labels_and_roles(user, account, n_labels: int, n_roles: int) -> None:
@@ -65,10 +65,10 @@ def test_patch_with_existing_labels_queries_do_not_grow(
     assert response.status_code == 200, response.content
 
 
-# Authentication, permissions; savepoint, lock the users, their roles (authority), labels by
+# Authentication ; savepoint, lock the users, their roles (authority), labels by
 # name, label insert, labels re-read, current labels, delete and insert of label links, the
 # users' UPDATE, history entries, release savepoint.
-BULK_UPDATE_QUERIES = 14
+BULK_UPDATE_QUERIES = 13
 
 
 @pytest.mark.parametrize("n_users", [1, 100])
