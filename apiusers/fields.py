@@ -18,6 +18,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.utils import html
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from .ids import ID_HELP_TEXT, ID_LENGTH, ID_REGEX
@@ -58,6 +59,14 @@ class StrictCharField(serializers.CharField):
         "control_character": "Control and format characters are not allowed.",
     }
 
+    def get_value(self, dictionary):
+        # DRF takes an empty value in a form for a field not sent, where the field is optional:
+        # a form's `name=` is refused as JSON's `"name": ""` is, unless blank is allowed.
+        value = super().get_value(dictionary)
+        if value is empty and html.is_html_input(dictionary):
+            return dictionary.get(self.field_name, empty)
+        return value
+
     def run_validation(self, data=empty):
         # Before DRF's blank check and trimming, which see the value without its ends.
         if isinstance(data, str) and any(
@@ -88,7 +97,14 @@ class IdField(StrictCharField):
 
 class BoundedListField(serializers.ListField):
     """A list refused as too long before any of its items is validated: DRF's ListField checks
-    `max_length` after validating every item, and a 2.5 MB body holds some 150,000 ids."""
+    `max_length` after validating every item, and a 2.5 MB body holds some 150,000 ids.
+
+    `unique_items` says that the list refuses an item given twice, for the schema
+    (`uniqueItems`); the refusal itself is the user's, which knows where its error goes."""
+
+    def __init__(self, *, unique_items=False, **kwargs):
+        self.unique_items = unique_items
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if self.max_length is not None and isinstance(data, list) and len(data) > self.max_length:

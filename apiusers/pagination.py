@@ -47,7 +47,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
         for both."""
         page, length = super().get_schema_operation_parameters(view)
         page["schema"].update(minimum=1, default=1)
-        length["schema"].update(default=DEFAULT_PAGE_SIZE)
+        # No `type`: the server takes any value here, as the description says.
+        length["schema"] = {"default": DEFAULT_PAGE_SIZE}
         for parameter in (page, length):
             parameter["allowEmptyValue"] = True
         return [page, length]

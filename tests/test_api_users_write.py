@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -618,3 +619,22 @@ def test_bulk_update_queries_grow_with_the_users_only(
             response = admin_client.post("/api-users/bulk/update/", body)
 
         assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("media_type", ["json", "multipart", "urlencoded"])
+def test_bulk_update_refuses_an_empty_name_in_a_form_as_in_json(admin_client, api_user, media_type):
+    body = {"ids": api_user.id, "name": ""}
+    if media_type == "urlencoded":
+        response = admin_client.post(
+            "/api-users/bulk/update/",
+            urlencode(body),
+            content_type="application/x-www-form-urlencoded",
+        )
+    else:
+        body["ids"] = [api_user.id] if media_type == "json" else api_user.id
+        response = admin_client.post("/api-users/bulk/update/", body, format=media_type)
+
+    assert response.status_code == 400
+    assert response.json() == {"name": ["This field may not be blank."]}
+    api_user.refresh_from_db()
+    assert api_user.name == "ci-bot"

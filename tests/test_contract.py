@@ -47,11 +47,12 @@ def test_seed_contract_gives_a_working_owner_key_and_the_ids_it_made():
     assert {IDS["role_kept"], *CONSUMED["roles_dropped"]} <= {role["id"] for role in holder_roles}
     history = client.get(f"{url(IDS['reader'])}history/").json()
     assert [change["action"] for change in history["results"]] == ["updated", "created"]
-    for label_id in [IDS["label_kept"], *CONSUMED["labels_dropped"]]:
+    for label_id in [IDS["label_kept"], IDS["label_filtered"], *CONSUMED["labels_dropped"]]:
         assert client.get(f"/labels/users/{label_id}/").status_code == 200
     for path in ("teams/{team}", "targets/{target}"):
         assert client.get("/" + path.format(**IDS) + "/").status_code == 200
-    assert UserRole.objects.filter(id__in=[IDS["role_bulk_a"], IDS["role_bulk_b"]]).count() == 2
+    bulk = [IDS["role_bulk_a"], IDS["role_bulk_b"], *CONSUMED["roles_bulk_dropped"]]
+    assert UserRole.objects.filter(id__in=bulk).count() == len(bulk)
 
 
 def test_seed_contract_refuses_a_database_it_has_seeded():
@@ -146,3 +147,90 @@ def test_the_schema_tells_a_valid_scope_as_the_server_does(admin_client, account
     documented = {**request["content"]["application/json"]["schema"], **COMPONENTS}
     assert OAS30WriteValidator(documented).is_valid(body) is valid
     assert response.status_code == (201 if valid else 400)
+
+
+LISTS = [
+    (path, operation["get"])
+    for path, operation in SCHEMA["paths"].items()
+    if "get" in operation and "length" in [p["name"] for p in operation["get"]["parameters"]]
+]
+
+
+def parameter(operation: dict, name: str) -> dict:
+    (found,) = [p for p in operation["parameters"] if p["name"] == name]
+    return found
+
+
+def test_length_is_documented_as_taking_any_value_as_the_server_does(admin_client, api_user):
+    """A `length` that is not a positive integer means the default (README): the schema claims
+    no type that the server does not enforce."""
+    assert {path: "type" in parameter(get, "length")["schema"] for path, get in LISTS} == {
+        path: False for path, _ in LISTS
+    }
+
+    response = admin_client.get("/api-users/?length=null&length=true")
+
+    assert response.status_code == 200
+    assert response.json()["length"] == 10
+
+
+@pytest.mark.parametrize("path", ["/api-users/", "/labels/users/", "/roles/"])
+def test_a_nul_in_search_is_refused_by_the_schema_as_by_the_server(admin_client, path):
+    search = {**parameter(SCHEMA["paths"][path]["get"], "search")["schema"], **COMPONENTS}
+
+    response = admin_client.get(path, {"search": "a\x00b"})
+
+    assert OAS30WriteValidator(search).is_valid("a\x00b") is False
+    assert OAS30WriteValidator(search).is_valid("a b") is True
+    assert response.status_code == 400
+    assert response.json() == {"search": ["Null characters are not allowed."]}
+
+
+def request_schema(path: str) -> dict:
+    content = SCHEMA["paths"][path]["post"]["requestBody"]["content"]
+    return {**content["application/json"]["schema"], **COMPONENTS}
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "errors"),
+    [
+        ("/api-users/bulk/update/", "ids", ["Each id may be given only once."]),
+        (
+            "/api-users/roles/bulk/create/",
+            "api_users",
+            {"1": ["This id is already listed above."]},
+        ),
+    ],
+)
+def test_an_id_listed_twice_is_refused_by_the_schema_as_by_the_server(
+    admin_client, api_user, path, key, errors
+):
+    auditor = {"role": {"id": Role.objects.get(name="Auditor").id}, "scope": {"tier": "account"}}
+    body = {key: [api_user.id, api_user.id], "active": False, "user_roles": [auditor]}
+
+    response = admin_client.post(path, body, format="json")
+
+    assert OAS30WriteValidator(request_schema(path)).is_valid(body) is False
+    assert OAS30WriteValidator(request_schema(path)).is_valid({**body, key: [api_user.id]})
+    assert response.status_code == 400
+    assert response.json() == {key: errors}
+    api_user.refresh_from_db()
+    assert api_user.active is True
+    assert not api_user.user_roles.filter(role__name="Auditor").exists()
+
+
+def test_every_id_list_that_refuses_a_repeat_says_so():
+    schemas = SCHEMA["components"]["schemas"]
+    unique = {
+        (name, field)
+        for name, schema in schemas.items()
+        for field, value in schema.get("properties", {}).items()
+        if value.get("uniqueItems")
+    }
+
+    assert unique == {
+        ("ApiUserBulkUpdateRequest", "ids"),
+        ("ApiUserRolesBulkCreateRequest", "api_users"),
+        ("ApiUserRolesBulkDeleteRequest", "ids"),
+        ("ApiUserRolesBulkRequest", "delete"),
+    }

@@ -26,7 +26,8 @@ class AutoSchema(openapi.AutoSchema):
     every list stated.
 
     drf-spectacular states a ListField's `min_length`/`max_length` only; a list of nested
-    objects (`many=True`) gets neither, nor does a list that may not be empty."""
+    objects (`many=True`) gets neither, nor does a list that may not be empty, nor a list that
+    refuses an item given twice (`unique_items`)."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -77,6 +78,8 @@ class AutoSchema(openapi.AutoSchema):
             min_items = max(getattr(field, "min_length", None) or 0, int(not field.allow_empty))
             if min_items:
                 schema.setdefault("minItems", min_items)
+            if getattr(field, "unique_items", False):
+                schema["uniqueItems"] = True
         return schema
 
 

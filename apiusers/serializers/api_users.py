@@ -147,7 +147,11 @@ class ApiUserBulkUpdateInputSerializer(ApiUserUpdateInputSerializer):
     """`ids` of the API users to change, and the fields to set on all of them."""
 
     ids = BoundedListField(
-        child=IdField(), min_length=1, max_length=MAX_BULK, help_text="List of object IDs."
+        child=IdField(),
+        min_length=1,
+        max_length=MAX_BULK,
+        unique_items=True,
+        help_text="List of object IDs, each given once.",
     )
 
     class Meta(ApiUserUpdateInputSerializer.Meta):

@@ -48,7 +48,7 @@ class ObjectIdsField(BoundedListField):
     def __init__(self, *, queryset, **kwargs):
         self.queryset = queryset
         kwargs.setdefault("allow_empty", False)
-        super().__init__(max_length=MAX_USER_ROLES, **kwargs)
+        super().__init__(max_length=MAX_USER_ROLES, unique_items=True, **kwargs)
 
     def run_validation(self, data=empty):
         # After the validators, so that an overlong list is refused without a query.

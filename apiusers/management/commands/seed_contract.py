@@ -24,12 +24,16 @@ IDS = {
     "team": "CtrTeam11111",
     "target": "CtrTarget111",
     "label_kept": "CtrLabe1Keep",  # GET, PUT and PATCH /labels/users/{id}/
+    # Named by no path: what the `label` filter of GET /api-users/ asks for. The stateful phase
+    # may delete a label that a path names, following the links from its answers.
+    "label_filtered": "CtrLabe1Fi1t",
 }
 # What DELETE consumes, several of each: every phase of the run finds some still there.
 CONSUMED = {
     "doomed": [f"CtrDe1ete11{n}" for n in range(1, 10)],  # DELETE /api-users/{id}/
     "roles_dropped": [f"CtrRo1eDrop{n}" for n in range(1, 10)],  # the holder's roles
     "labels_dropped": [f"CtrLabe1Drp{n}" for n in range(1, 10)],  # DELETE /labels/users/{id}/
+    "roles_bulk_dropped": [f"CtrBu1kDrop{n}" for n in range(1, 10)],  # bulk_b's, bulk deletes
 }
 
 
@@ -63,6 +67,7 @@ class Command(BaseCommand):
         )
         for label_id, name in [
             (IDS["label_kept"], "ci"),
+            (IDS["label_filtered"], "filtered"),
             *((label_id, f"legacy-{label_id}") for label_id in CONSUMED["labels_dropped"]),
         ]:
             Label.objects.create(
@@ -95,13 +100,18 @@ class Command(BaseCommand):
             ("role_bulk_b", "bulk_b"),
         ):
             UserRole.objects.create(id=IDS[assignment], user_id=IDS[user], **account_role("Admin"))
-        # The holder's roles for DELETE, each at the tier of a team of its own.
-        for assignment in CONSUMED["roles_dropped"]:
-            UserRole.objects.create(
-                id=assignment,
-                user_id=IDS["holder"],
-                role=roles["SecOps"],
-                tier=Tier.TEAM,
-                team=Team.objects.create(account=account, name=f"team-{assignment}"),
-            )
+        # The roles that deletes take, each at the tier of a team of its own: the holder's for
+        # DELETE, bulk_b's for the bulk deletes.
+        for user, assignments in (
+            ("holder", CONSUMED["roles_dropped"]),
+            ("bulk_b", CONSUMED["roles_bulk_dropped"]),
+        ):
+            for assignment in assignments:
+                UserRole.objects.create(
+                    id=assignment,
+                    user_id=IDS[user],
+                    role=roles["SecOps"],
+                    tier=Tier.TEAM,
+                    team=Team.objects.create(account=account, name=f"team-{assignment}"),
+                )
         self.stdout.write(json.dumps({"key": key, "ids": IDS, "consumed": CONSUMED}))
