@@ -1,5 +1,7 @@
 """The one base of every resource: tenancy and permissions cannot be forgotten."""
 
+from typing import cast
+
 from django.db.models import QuerySet
 from rest_framework import authentication, status, viewsets
 from rest_framework.permissions import IsAuthenticated
@@ -8,6 +10,7 @@ from rest_framework.response import Response
 from .. import selectors
 from ..authentication import ApiKeyAuthentication
 from ..ids import ID_PATTERN
+from ..models import User
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 
@@ -47,11 +50,14 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
                 )
 
     def get_queryset(self) -> QuerySet:
-        reading = self.action in READS and self.read_selector is not None
-        return self.select(self.read_selector if reading else self.selector)
+        if self.action in READS and self.read_selector is not None:
+            return self.select(self.read_selector)
+        return self.select(self.selector)
 
     def select(self, name: str) -> QuerySet:
-        return getattr(selectors, name)(self.request.user.account, **self.path_parameters())
+        # IsAuthenticated has let only a user through.
+        account = cast(User, self.request.user).account
+        return getattr(selectors, name)(account, **self.path_parameters())
 
     def path_parameters(self) -> dict:
         """The path's parameters other than the object's own id (`api_user_id`, say)."""
