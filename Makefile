@@ -57,6 +57,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(DEV) $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -37,14 +37,14 @@ def text_pattern(*, allow_blank: bool) -> str:
     surrogates, which no valid text holds). Computed once, for the schema only."""
     ranges, start = [], None
     for code in range(0x10000 + 1):
-        forbidden = (
+        is_forbidden = (
             code < 0x10000
             and not 0xD800 <= code <= 0xDFFF
             and unicodedata.category(chr(code)) in FORBIDDEN_CATEGORIES
         )
-        if forbidden and start is None:
+        if is_forbidden and start is None:
             start = code
-        elif not forbidden and start is not None:
+        elif not is_forbidden and start is not None:
             ranges.append(f"\\u{start:04x}" + (f"-\\u{code - 1:04x}" if code - 1 > start else ""))
             start = None
     forbidden = "".join(ranges)

@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import time
+from collections.abc import Callable
 
 # Set by apiusers.observability.ObservabilityMiddleware for the time of each request.
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -23,7 +24,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request id, the fields a request
     line adds (`extra`), and the traceback of an error."""
 
-    converter = time.gmtime
+    converter: Callable[[float | None], time.struct_time] = time.gmtime
     FIELDS = (
         "method",
         "route",

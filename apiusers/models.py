@@ -128,7 +128,7 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
         ),
     )
     is_staff = models.BooleanField(default=False, help_text="May log in to the admin site.")
-    labels = models.ManyToManyField("Label", blank=True, related_name="users")
+    labels = models.ManyToManyField("apiusers.Label", blank=True, related_name="users")
     changed = models.DateTimeField(default=timezone.now, help_text=CHANGED_HELP_TEXT)
     changed_by = models.ForeignKey(
         "self", on_delete=models.PROTECT, related_name="+", help_text=CHANGED_BY_HELP_TEXT
@@ -137,6 +137,9 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     deleted = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
+
+    # Cached on the instance by selectors.account_permissions, once per request.
+    _account_permissions: frozenset[str]
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -163,8 +166,10 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email or self.name
 
+    # Read-only on purpose: the flag is `active`. Django's own `is_active = True` is a plain
+    # class attribute in the stubs, which a property may not override.
     @property
-    def is_active(self) -> bool:
+    def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import time
 import uuid
+from typing import cast
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -83,7 +84,8 @@ def caller_ids(request) -> dict:
     authenticated one. A session user that nothing has looked at yet stays unread: reading it
     would cost a query."""
     user = getattr(request, "user", None)
-    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+    # `_wrapped` is LazyObject's, absent from its stubs.
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:  # type: ignore[attr-defined]
         return {}
     if user is None or not getattr(user, "is_authenticated", False):
         return {}
@@ -197,7 +199,8 @@ def check_migrations() -> str:
 
 def check_redis() -> str:
     try:
-        throttling.store().client.ping()
+        # Called only when REDIS_URL is set, so the store is Redis.
+        cast(throttling.RedisStore, throttling.store()).client.ping()
     except throttling.RedisStore.errors as exc:
         return f"unavailable ({exc.__class__.__name__})"
     return "ok"

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,6 +48,9 @@ class Store:
     """A shared counter store that fails open: None instead of a count while it is failing."""
 
     errors: tuple[type[Exception], ...] = ()
+    # What each store does, without the failing open.
+    _increment: Callable[[str, int], int]
+    _read: Callable[[str], int]
 
     def __init__(self):
         self.paused_until = 0.0

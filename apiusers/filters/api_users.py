@@ -37,7 +37,8 @@ class StrictBooleanFormField(forms.Field):
 
 
 class BooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanFormField
+    # django-filter takes any form field here; its stubs want a NullBooleanField.
+    field_class = StrictBooleanFormField  # type: ignore[assignment]
 
 
 class IdsFormField(django_filters.fields.ModelMultipleChoiceField):
@@ -222,7 +223,7 @@ class ApiUserFilterSet(FilterSet):
 
     class Meta:
         model = User
-        fields = []
+        fields: list[str] = []
 
     def filter_label(self, queryset, name, labels):
         if not labels:

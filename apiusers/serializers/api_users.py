@@ -83,7 +83,7 @@ class ApiUserUpdateInputSerializer(InputModelSerializer):
     it is.
     """
 
-    labels = LabelInputSerializer(
+    labels = LabelInputSerializer(  # type: ignore[call-arg]  # many=True takes max_length; the stubs lack it
         many=True,
         max_length=MAX_LABELS,
         help_text=f"Replaces the user's labels. At most {MAX_LABELS}, names unique.",
@@ -106,7 +106,7 @@ class ApiUserCreateFormInputSerializer(ApiUserUpdateInputSerializer):
     """A new API user, as a form body writes it: `name` is required, labels are optional (none
     by default). Roles are nested objects, sent in JSON only."""
 
-    labels = LabelInputSerializer(
+    labels = LabelInputSerializer(  # type: ignore[call-arg]  # many=True takes max_length; the stubs lack it
         many=True,
         required=False,
         max_length=MAX_LABELS,
@@ -121,7 +121,7 @@ FORM_USER_ROLES_ERROR = "Roles cannot be sent in a form body: send the request a
 class ApiUserCreateInputSerializer(ApiUserCreateFormInputSerializer):
     """A new API user: `name` is required; labels and roles are optional (none by default)."""
 
-    user_roles = UserRoleInputSerializer(
+    user_roles = UserRoleInputSerializer(  # type: ignore[call-arg]  # many=True takes max_length; the stubs lack it
         many=True,
         required=False,
         max_length=MAX_USER_ROLES,

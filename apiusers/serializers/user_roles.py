@@ -94,10 +94,12 @@ class ApiUserRolesDeleteResultOutputSerializer(serializers.Serializer):
 
 
 class ApiUserRolesBulkResultOutputSerializer(serializers.Serializer):
-    create = ApiUserRoleOutputSerializer(
+    # DRF's metaclass takes declared fields out of the class, so `create` and `update` do not
+    # replace the serializer's methods; the stubs cannot tell.
+    create = ApiUserRoleOutputSerializer(  # type: ignore[assignment]
         many=True, help_text=assignments_help_text("created, or already held")
     )
-    update = ApiUserRoleOutputSerializer(many=True, help_text=assignments_help_text("updated"))
+    update = ApiUserRoleOutputSerializer(many=True, help_text=assignments_help_text("updated"))  # type: ignore[assignment]
     delete = DeletedIdsField()
 
 

@@ -1,8 +1,9 @@
 """Writes to API users and their keys. Each function is one transaction."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -57,7 +58,7 @@ def set_labels(*, users: list[User], actor: User, items: list[dict]) -> dict[str
     labels = labels_by_name(account_id=users[0].account_id, actor=actor, items=items)
     wanted = {label.id: label.name for label in labels}
     links = User.labels.through.objects
-    current = defaultdict(dict)
+    current: defaultdict[str, dict[str, str]] = defaultdict(dict)
     for user_id, label_id, name in links.filter(user__in=users).values_list(
         "user_id", "label_id", "label__name"
     ):
@@ -135,8 +136,8 @@ def api_user_create(
     name: str,
     title: str = "",
     active: bool = True,
-    labels: list[dict] = (),
-    user_roles: list[dict] = (),
+    labels: Sequence[dict] = (),
+    user_roles: Sequence[dict] = (),
     **fields,
 ) -> tuple[User, str]:
     """Create an API user with its labels, roles (`{role, tier, team, target}` each) and key.
@@ -224,7 +225,8 @@ def api_key_rotate(*, user: User, actor: User) -> str:
         changes={
             "key": {
                 "from": keys.redact(replaced[0]) if replaced else None,
-                "to": keys.redact(keys.prefix_of(key)),
+                # A key just issued is well-formed: it has a prefix.
+                "to": keys.redact(cast(str, keys.prefix_of(key))),
             }
         },
     )

@@ -166,7 +166,8 @@ def _check(actor, current, grants, regrants, revokes) -> None:
 def _plan(current, grants, regrants, revokes, keep_held) -> Plan:
     """Revocations, then changes, then grants, on copies of the current assignments; the
     request's conflicts with them are a 400 placed at the items that caused them."""
-    plan, errors = Plan(final={pk: copy(user_role) for pk, user_role in current.items()}), {}
+    plan = Plan(final={pk: copy(user_role) for pk, user_role in current.items()})
+    errors: dict = {}
     final, outcome = plan.final, plan.outcome
     held = {_held_key(user_role): user_role.pk for user_role in final.values()}
     for user_role in revokes:

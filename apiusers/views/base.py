@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -13,6 +14,7 @@ from .. import selectors
 from ..authentication import ApiKeyAuthentication
 from ..conditional import PreconditionFailed, etag_of, matches
 from ..ids import ID_PATTERN
+from ..models import User
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 
@@ -63,11 +65,14 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
                 )
 
     def get_queryset(self) -> QuerySet:
-        reading = self.action in READS and self.read_selector is not None
-        return self.select(self.read_selector if reading else self.selector)
+        if self.action in READS and self.read_selector is not None:
+            return self.select(self.read_selector)
+        return self.select(self.selector)
 
     def select(self, name: str) -> QuerySet:
-        return getattr(selectors, name)(self.request.user.account, **self.path_parameters())
+        # IsAuthenticated has let only a user through.
+        account = cast(User, self.request.user).account
+        return getattr(selectors, name)(account, **self.path_parameters())
 
     def path_parameters(self) -> dict:
         """The path's parameters other than the object's own id (`api_user_id`, say)."""
@@ -100,7 +105,8 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
             yield
             return
         with transaction.atomic():
-            locked = self.lock_model.objects.select_for_update().filter(
+            model = cast(type[Model], self.lock_model)  # set on every resource that writes
+            locked = model._default_manager.select_for_update().filter(
                 pk=self.kwargs[self.lock_parameter]
             )
             list(locked.values_list("pk"))

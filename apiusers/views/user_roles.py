@@ -91,7 +91,8 @@ class ApiUserRoleBulkViewSet(AccountScopedViewSet):
     def assignments(self, ids: list[str]) -> list[dict]:
         """The representation of these assignments, in this order, read in one query."""
         found = self.get_queryset().in_bulk(ids)
-        return ApiUserRoleOutputSerializer([found[pk] for pk in ids], many=True).data
+        # many=True makes a ListSerializer, whose data is a list; the stubs keep the child's type.
+        return ApiUserRoleOutputSerializer([found[pk] for pk in ids], many=True).data  # type: ignore[return-value]
 
     @action(detail=False, methods=["post"], url_path="bulk/create")
     def bulk_create(self, request):
