@@ -1,7 +1,12 @@
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key, grant
+
+# Queries of one API user's representation: built by PostgreSQL in one query
+# (apiusers.representation); elsewhere the user, its labels and its roles.
+REPRESENTATION_QUERIES = 1 if connection.vendor == "postgresql" else 3
 
 
 @pytest.fixture(autouse=True)

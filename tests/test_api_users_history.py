@@ -81,5 +81,5 @@ def test_history_queries_do_not_grow_with_the_page_size(
         assert len(response.json()["results"]) == length
 
 
-# Authentication , the user, the count, the page of changes with their actors.
+# Authentication, the user, the count, the page of changes with their actors.
 HISTORY_QUERIES = 4

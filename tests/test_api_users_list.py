@@ -25,11 +25,11 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 LIST = "/api-users/"
-# Authentication , the count, the page of users, their labels, their roles.
+# Authentication, the count, the page of users, their labels, their roles.
 LIST_QUERIES = 5
 # The same, and one query per id filter to check its ids (label, role, team and target here).
 LIST_WITH_ID_FILTERS_QUERIES = LIST_QUERIES + 4
-# Authentication : a request refused for its query string reads nothing else.
+# Authentication: a request refused for its query string reads nothing else.
 REFUSED_QUERIES = 1
 EVERYONE = ["admin-bot", "alpha", "bravo", "charlie", "delta"]
 ID_PARAMETERS = ["label", "role", "team", "target", "exclude_team", "exclude_target"]

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from apiusers import keys
 from apiusers.models import ApiKey, Change, Label, User
 
-from .conftest import client_for, url
+from .conftest import REPRESENTATION_QUERIES, client_for, url
 from .factories import ApiUserFactory, LabelFactory, TargetFactory, TeamFactory, api_user_with_key
 from .test_query_counts import BULK_UPDATE_QUERIES, PATCH_QUERIES
 
@@ -24,14 +24,13 @@ FORM_USER_ROLES = {"user_roles": ["Roles cannot be sent in a form body: send the
 FORM = "application/x-www-form-urlencoded"
 SCHEMA = yaml.safe_load((Path(__file__).parent.parent / "schema/openapi.yaml").read_text())
 
-# Authentication ; the roles and the teams of the items; savepoint, user insert, its
-# changed_by, labels by name, label insert, labels re-read, current labels, delete and insert of
-# the user's labels, role insert, history entry, key insert, release savepoint; and the
-# representation: the user, its labels, its roles.
-CREATE_QUERIES = 19
+# Authentication; the roles and the teams of the items; savepoint, user insert, its changed_by,
+# labels by name, label insert, labels re-read, current labels, delete and insert of the user's
+# labels, role insert, history entry, key insert, release savepoint; and the representation.
+CREATE_QUERIES = 16 + REPRESENTATION_QUERIES
 # A PUT is the write of a PATCH with every field sent.
 PUT_QUERIES = PATCH_QUERIES
-# Authentication , the user; savepoint, row lock, the user's roles (whether the
+# Authentication, the user; savepoint, row lock, the user's roles (whether the
 # caller may act on it), the Owner roles and whether the user is an active Owner (the last
 # Owner rule), soft delete, key delete, history entry, release savepoint.
 DELETE_QUERIES = 11

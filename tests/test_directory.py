@@ -15,9 +15,9 @@ NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
 NOT_FOUND = b'{"detail":"Not found."}'
 PATHS = ["/roles/", "/teams/", "/targets/"]
 
-# Authentication , count, page.
+# Authentication, count, page.
 LIST_QUERIES = 3
-# Authentication , the object.
+# Authentication, the object.
 RETRIEVE_QUERIES = 2
 
 ROLES = [

@@ -28,16 +28,16 @@ CONTROL_CHARACTERS = ["Control and format characters are not allowed."]
 COLOR_TOO_LONG = {"color": ["Ensure this field has no more than 255 characters."]}
 LONG_AGO = timezone.now() - timedelta(days=30)
 
-# Authentication , count, page.
+# Authentication, count, page.
 LIST_QUERIES = 3
-# Authentication , the label.
+# Authentication, the label.
 RETRIEVE_QUERIES = 2
-# Authentication , savepoint, insert, release savepoint, the representation.
+# Authentication, savepoint, insert, release savepoint, the representation.
 CREATE_QUERIES = 5
-# Authentication , the label; savepoint, the label locked; savepoint, update,
+# Authentication, the label; savepoint, the label locked; savepoint, update,
 # release; release; the representation.
 PATCH_QUERIES = 9
-# Authentication , the label; savepoint, the label locked, its users locked, their
+# Authentication, the label; savepoint, the label locked, its users locked, their
 # label names, delete of the users' links to it, delete of the label, update of the users,
 # their history entries, release.
 DELETE_QUERIES = 11

@@ -4,20 +4,20 @@ import pytest
 
 from apiusers.models import Tier, User
 
-from .conftest import url
+from .conftest import REPRESENTATION_QUERIES, url
 from .factories import ApiUserFactory, LabelFactory, TeamFactory, grant
 
 pytestmark = pytest.mark.django_db
 
-# Authentication (with the caller's permissions) 1, the user 1, its labels 1, its roles 1.
-GET_QUERIES = 4
-# Authentication , the user (no prefetch), savepoint, row lock, the user's roles
-# (whether the caller may act on it), labels by name,
-# label insert, labels re-read, current labels, delete and insert of the user's labels,
-# user save, history entry, release savepoint, and the representation with labels and roles.
-PATCH_QUERIES = 17
+# Authentication (with the caller's permissions), then the representation.
+GET_QUERIES = 1 + REPRESENTATION_QUERIES
+# Authentication, the user (no prefetch), savepoint, row lock, the user's roles (whether the
+# caller may act on it), labels by name, label insert, labels re-read, current labels, delete
+# and insert of the user's labels, user save, history entry, release savepoint; and the
+# representation.
+PATCH_QUERIES = 14 + REPRESENTATION_QUERIES
 # The same, when every label sent exists already: no insert and no re-read.
-PATCH_EXISTING_LABELS_QUERIES = 15
+PATCH_EXISTING_LABELS_QUERIES = 12 + REPRESENTATION_QUERIES
 
 
 def give_labels_and_roles(user, account, n_labels: int, n_roles: int) -> None:
@@ -65,7 +65,7 @@ def test_patch_with_existing_labels_queries_do_not_grow(
     assert response.status_code == 200, response.content
 
 
-# Authentication ; savepoint, lock the users, their roles (authority), labels by
+# Authentication; savepoint, lock the users, their roles (authority), labels by
 # name, label insert, labels re-read, current labels, delete and insert of label links, the
 # users' UPDATE, history entries, release savepoint.
 BULK_UPDATE_QUERIES = 13

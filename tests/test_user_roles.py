@@ -1225,31 +1225,31 @@ def test_an_assignment_deleted_meanwhile_stays_deleted_and_cannot_be_changed(
 
 # Query counts --------------------------------------------------------------------------------
 
-# Authentication , the API user, the count, the page of assignments.
+# Authentication, the API user, the count, the page of assignments.
 LIST_QUERIES = 4
-# Authentication , the assignment with its role and scope.
+# Authentication, the assignment with its role and scope.
 RETRIEVE_QUERIES = 2
-# Authentication , the API user; the role and the team of the item; savepoint,
+# Authentication, the API user; the role and the team of the item; savepoint,
 # lock of the API user, its assignments, insert, the user's changed, history entry, release;
 # the new assignment.
 CREATE_QUERIES = 12
-# Authentication , the assignment; the role and the team of the item; savepoint,
+# Authentication, the assignment; the role and the team of the item; savepoint,
 # lock, assignments, update, the user's changed, history entry, release; the assignment.
 UPDATE_QUERIES = 12
-# Authentication , the assignment; savepoint, lock, assignments, delete, the user's
+# Authentication, the assignment; savepoint, lock, assignments, delete, the user's
 # changed, history entry, release.
 DELETE_QUERIES = 9
-# Authentication ; the API users, the roles and the teams of the items; savepoint,
+# Authentication; the API users, the roles and the teams of the items; savepoint,
 # lock of the API users, their assignments, insert, their changed, history entries, release;
 # the resulting assignments.
 BULK_CREATE_QUERIES = 12
-# Authentication ; the assignments; savepoint, lock, assignments, delete, changed,
+# Authentication; the assignments; savepoint, lock, assignments, delete, changed,
 # history entries, release.
 BULK_DELETE_QUERIES = 9
-# Authentication ; the assignments, the roles and the teams of the items;
+# Authentication; the assignments, the roles and the teams of the items;
 # savepoint, lock, assignments, update, changed, history entries, release; the assignments.
 BULK_UPDATE_QUERIES = 12
-# Authentication ; the API users, roles and teams of the creations; the assignments,
+# Authentication; the API users, roles and teams of the creations; the assignments,
 # roles and teams of the updates; the deleted assignments; savepoint, lock, assignments, delete,
 # update, insert, changed, history entries, release; created and updated assignments.
 BULK_QUERIES = 19

@@ -71,10 +71,12 @@ class BoundedSearchFilter(filters.SearchFilter):
         parameter["description"] = (
             f"Words separated by spaces: {self.describe_matches(view)}, case-insensitively. "
             f"At most {MAX_SEARCH_TERMS} different words (a repeated word counts once) and "
-            f"{MAX_SEARCH_LENGTH} characters; more is a 400. An empty value does not filter."
+            f"{MAX_SEARCH_LENGTH} characters; more, or a NUL character, is a 400. An empty "
+            "value does not filter."
         )
         parameter["allowEmptyValue"] = True
         parameter["schema"]["maxLength"] = MAX_SEARCH_LENGTH
+        parameter["schema"]["pattern"] = "^[^\\u0000]*$"
         return [parameter]
 
 

@@ -1,8 +1,9 @@
+from django.http import Http404
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import keys, selectors
+from .. import representation, selectors
 from ..conditional import etag_of
 from ..filters.api_users import ApiUserFilterSet, excluded_fields
 from ..filters.backends import FilterBackend, OrderingFilter, SearchFilter
@@ -14,7 +15,6 @@ from ..serializers.api_users import (
     ApiUserOutputSerializer,
     ApiUserUpdateInputSerializer,
     ChangeOutputSerializer,
-    CreatedApiUserOutputSerializer,
     KeyStatusOutputSerializer,
     ListedApiUserOutputSerializer,
     RotatedKeyOutputSerializer,
@@ -31,7 +31,7 @@ from .base import AccountScopedViewSet
 
 @docs.documented
 @docs.tagged
-class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
+class ApiUserViewSet(mixins.ListModelMixin, AccountScopedViewSet):
     """API users of the caller's account; ids of other accounts answer 404 like missing ones."""
 
     selector = "api_users"
@@ -61,15 +61,36 @@ class ApiUserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountSc
             context["exclude"] = excluded_fields(self.request)
         return context
 
+    def represent(self, pk: str, serializer_class=None, **context) -> dict:
+        """An API user as a GET shows it: one query on PostgreSQL (apiusers.representation),
+        the output serializer's path elsewhere, and for the browsable API's pages, whose forms
+        start from the serializer's object."""
+        if self.browsing():
+            return super().represent(pk, serializer_class, **context)
+        found = representation.api_users(self.account(), [pk])
+        if not found:
+            raise Http404
+        return found[0]
+
+    def retrieve(self, request, *args, **kwargs):
+        if self.browsing():
+            return mixins.RetrieveModelMixin.retrieve(self, request, *args, **kwargs)
+        return Response(self.represent(kwargs["pk"]))
+
+    def browsing(self) -> bool:
+        return getattr(self.request, "accepted_renderer", None) is not None and (
+            self.request.accepted_renderer.format == "api"
+        )
+
     def create(self, request, *args, **kwargs):
         user, key = api_user_create(
             account=request.user.account, actor=request.user, **self.validated()
         )
-        body = self.represent(user.pk, CreatedApiUserOutputSerializer, key=key)
-        # Its ETag is the one a GET shows, which has the key redacted (the only difference).
-        etag = etag_of({**body, "key": keys.redact(keys.prefix_of(key))})
-        headers = {"Location": f"/api-users/{user.id}/", "ETag": etag}
-        return Response(body, status.HTTP_201_CREATED, headers=headers)
+        shown = self.represent(user.pk)
+        # The one answer with the full key (CreatedApiUserOutputSerializer); its ETag is the
+        # one a GET shows, with the key redacted.
+        headers = {"Location": f"/api-users/{user.id}/", "ETag": etag_of(shown)}
+        return Response({**shown, "key": key}, status.HTTP_201_CREATED, headers=headers)
 
     def update(self, request, *args, partial=False, **kwargs):
         with self.within_precondition():

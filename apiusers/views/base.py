@@ -14,7 +14,7 @@ from .. import selectors
 from ..authentication import ApiKeyAuthentication
 from ..conditional import PreconditionFailed, etag_of, matches
 from ..ids import ID_PATTERN
-from ..models import User
+from ..models import Account, User
 from ..pagination import PageNumberPagination
 from ..permissions import CanManageApiUsers
 
@@ -70,9 +70,11 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
         return self.select(self.selector)
 
     def select(self, name: str) -> QuerySet:
-        # IsAuthenticated has let only a user through.
-        account = cast(User, self.request.user).account
-        return getattr(selectors, name)(account, **self.path_parameters())
+        return getattr(selectors, name)(self.account(), **self.path_parameters())
+
+    def account(self) -> Account:
+        """The caller's account (IsAuthenticated has let only a user through)."""
+        return cast(User, self.request.user).account
 
     def path_parameters(self) -> dict:
         """The path's parameters other than the object's own id (`api_user_id`, say)."""
