@@ -26,12 +26,12 @@ from ..services.api_users import (
     api_user_update,
     api_users_bulk_update,
 )
-from .base import AccountScopedViewSet
+from .base import AccountScopedViewSet, UpdateDestroyMixin
 
 
 @docs.documented
 @docs.tagged
-class ApiUserViewSet(mixins.ListModelMixin, AccountScopedViewSet):
+class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedViewSet):
     """API users of the caller's account; ids of other accounts answer 404 like missing ones."""
 
     selector = "api_users"
@@ -92,20 +92,11 @@ class ApiUserViewSet(mixins.ListModelMixin, AccountScopedViewSet):
         headers = {"Location": f"/api-users/{user.id}/", "ETag": etag_of(shown)}
         return Response({**shown, "key": key}, status.HTTP_201_CREATED, headers=headers)
 
-    def update(self, request, *args, partial=False, **kwargs):
-        with self.within_precondition():
-            user = self.get_object()
-            data = self.validated(user, partial=partial)
-            api_user_update(user=user, actor=request.user, data=data)
-        return self.respond(user.pk)
+    def perform_update(self, user, data):
+        api_user_update(user=user, actor=self.request.user, data=data)
 
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
-
-    def destroy(self, request, *args, **kwargs):
-        with self.within_precondition():
-            api_user_delete(user=self.get_object(), actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, user):
+        api_user_delete(user=user, actor=self.request.user)
 
     @action(detail=False, methods=["post"], url_path="bulk/update")
     def bulk_update(self, request):

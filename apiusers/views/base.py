@@ -130,3 +130,29 @@ class AccountScopedViewSet(viewsets.GenericViewSet):
                 response = Response(status=status.HTTP_304_NOT_MODIFIED)
             response["ETag"] = etag
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+class UpdateDestroyMixin:
+    """PUT, PATCH and DELETE of one object, on the template of every write: the object in its
+    account, the body validated, one service call (`perform_update`, `perform_destroy`), the
+    answer as a GET shows it; checked against `If-Match` when the request has one."""
+
+    def update(self, request, *args, partial=False, **kwargs):
+        with self.within_precondition():
+            obj = self.get_object()
+            self.perform_update(obj, self.validated(obj, partial=partial))
+        return self.respond(obj.pk)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        with self.within_precondition():
+            self.perform_destroy(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def perform_update(self, obj, data: dict) -> None:
+        raise NotImplementedError
+
+    def perform_destroy(self, obj) -> None:
+        raise NotImplementedError

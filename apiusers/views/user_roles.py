@@ -17,12 +17,14 @@ from ..serializers.user_roles import (
     ApiUserRoleWriteInputSerializer,
 )
 from ..services.user_roles import Grant, Regrant, user_roles_change
-from .base import AccountScopedViewSet
+from .base import AccountScopedViewSet, UpdateDestroyMixin
 
 
 @docs.documented
 @docs.tagged
-class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AccountScopedViewSet):
+class ApiUserRoleViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, UpdateDestroyMixin, AccountScopedViewSet
+):
     """The role assignments of one API user of the caller's account."""
 
     selector = "api_user_roles"
@@ -54,20 +56,11 @@ class ApiUserRoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Accou
         [user_role_id] = user_roles_change(actor=request.user, grants=[grant]).granted
         return self.respond(user_role_id, status_code=status.HTTP_201_CREATED)
 
-    def update(self, request, *args, partial=False, **kwargs):
-        with self.within_precondition():
-            user_role = self.get_object()
-            regrant = Regrant(user_role, self.validated(user_role, partial=partial))
-            user_roles_change(actor=request.user, regrants=[regrant])
-        return self.respond(user_role.pk)
+    def perform_update(self, user_role, data):
+        user_roles_change(actor=self.request.user, regrants=[Regrant(user_role, data)])
 
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
-
-    def destroy(self, request, *args, **kwargs):
-        with self.within_precondition():
-            user_roles_change(actor=request.user, revokes=[self.get_object()])
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, user_role):
+        user_roles_change(actor=self.request.user, revokes=[user_role])
 
 
 @docs.bulk_documented
