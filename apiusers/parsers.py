@@ -53,6 +53,12 @@ class MultiPartParser(parsers.MultiPartParser):
         result = super().parse(stream, media_type, parser_context)
         if result.files:
             raise exceptions.ParseError("Multipart form parse error - file parts are not accepted.")
+        if not result.data and self.holds_more_than_its_end(media_type, parser_context or {}):
+            # Django skips what is not a well-formed part: a body of such bytes only would be
+            # taken for an empty form, and a PATCH would answer 200 having read nothing.
+            raise exceptions.ParseError(
+                "Multipart form parse error - the body holds no part that could be read."
+            )
         for key, values in result.data.lists():
             if any(REPLACEMENT_CHARACTER in text for text in (key, *values)):
                 encoding = parsers.get_encoding(parser_context or {})
@@ -60,3 +66,11 @@ class MultiPartParser(parsers.MultiPartParser):
                     f"Multipart form parse error - the body is not valid {encoding.upper()}."
                 )
         return result
+
+    @staticmethod
+    def holds_more_than_its_end(media_type, parser_context) -> bool:
+        """Whether the body is longer than an empty form's: its closing boundary line."""
+        boundary = _MediaType(media_type or "").params.get("boundary", "")
+        request = parser_context.get("request")
+        length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        return length > len(f"--{boundary}--\r\n") + 2

@@ -988,3 +988,25 @@ def test_an_empty_labels_value_in_a_form_body_is_not_sent(admin_client, api_user
 
     assert response.status_code == 200
     assert [label["name"] for label in response.json()["labels"]] == ["ci", "prod"]
+
+
+def test_a_multipart_body_of_no_readable_part_is_a_400(admin_client, api_user):
+    """Django skips bytes that are not a well-formed part; such a body is not an empty form."""
+    junk = f"--{BOUNDARY}\r\n-10124--{BOUNDARY}--\r\n".encode()
+
+    response = admin_client.patch(url(api_user), **raw(junk, MULTIPART_CONTENT))
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Multipart form parse error - the body holds no part that could be read."},
+    )
+    assert User.objects.get(pk=api_user.pk).name == "ci-bot"
+
+
+def test_an_empty_multipart_form_changes_nothing(admin_client, api_user):
+    response = admin_client.patch(
+        url(api_user), **raw(encode_multipart(BOUNDARY, {}), MULTIPART_CONTENT)
+    )
+
+    assert response.status_code == 200
+    assert response.json()["name"] == "ci-bot"
