@@ -634,18 +634,18 @@ def terms(count: int) -> str:
     return " ".join(f"term{n}" for n in range(count))
 
 
-def test_a_search_of_ten_terms_is_answered(admin_client, world):
-    world.alpha.labels.create(name=terms(10), account=world.alpha.account, changed_by=world.alpha)
+def test_a_search_of_five_terms_is_answered(admin_client, world):
+    world.alpha.labels.create(name=terms(5), account=world.alpha.account, changed_by=world.alpha)
 
-    assert names(admin_client.get(LIST, {"search": terms(10)})) == ["alpha"]
+    assert names(admin_client.get(LIST, {"search": terms(5)})) == ["alpha"]
 
 
-def test_a_search_of_eleven_terms_is_a_400(refused, world):
-    refused({"search": terms(11)}, "search", "At most 10 search terms.")
+def test_a_search_of_six_terms_is_a_400(refused, world):
+    refused({"search": terms(6)}, "search", "At most 5 search terms.")
 
 
 def test_a_repeated_search_term_counts_once(admin_client, world):
-    query = {"search": f"{terms(10)} term0 term9 term0"}
+    query = {"search": f"{terms(5)} term0 term4 term0"}
 
     assert names(admin_client.get(LIST, query)) == []
 
@@ -653,7 +653,7 @@ def test_a_repeated_search_term_counts_once(admin_client, world):
 def test_a_search_of_127_terms_is_refused_before_any_list_query(refused, world):
     different = " ".join(chr(0x4E00 + n) for n in range(127))
 
-    refused({"search": different}, "search", "At most 10 search terms.")
+    refused({"search": different}, "search", "At most 5 search terms.")
 
 
 def test_a_search_of_one_term_127_times_is_one_term(admin_client, world, django_assert_num_queries):
@@ -669,7 +669,7 @@ def test_a_search_of_255_characters_is_answered(admin_client, world):
     assert names(admin_client.get(LIST, {"search": "a" * 255})) == []
 
 
-def test_search_costs_the_same_queries_with_one_term_and_with_ten(
+def test_search_costs_the_same_queries_with_one_term_and_with_five(
     admin_client, world, django_assert_num_queries
 ):
     with django_assert_num_queries(LIST_QUERIES):
@@ -677,7 +677,7 @@ def test_search_costs_the_same_queries_with_one_term_and_with_ten(
     assert response.status_code == 200, response.content
 
     with django_assert_num_queries(LIST_QUERIES):
-        response = admin_client.get(LIST, {"search": "a l p h al lp ph ha alp lph"})
+        response = admin_client.get(LIST, {"search": "a l p h alp"})
     assert names(response) == ["alpha"]
 
 
@@ -687,7 +687,7 @@ def test_a_search_term_adds_a_condition_but_no_join(admin_client, world):
             assert admin_client.get(LIST, {"search": search}).status_code == 200
         return sum(query["sql"].count(" JOIN ") for query in queries)
 
-    assert joins("a l p h al lp ph ha alp lph") == joins("a")
+    assert joins("a l p h alp") == joins("a")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from ..models import Label, User
 MAX_SEARCH_LENGTH = 255
 # Bounds on what one list request may ask for, so that its cost stays small whatever it sends:
 # each term of a search is one more condition, each value of an array parameter one more id.
-MAX_SEARCH_TERMS = 10
+MAX_SEARCH_TERMS = 5
 MAX_ORDERING_FIELDS = 10
 MAX_VALUES = 100
 
