@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from apiusers.models import Role, Tier, User
 
-from .conftest import client_for, url
+from .conftest import REPRESENTATION_QUERIES, client_for, url
 from .factories import (
     ApiUserFactory,
     LabelFactory,
@@ -25,8 +25,8 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 LIST = "/api-users/"
-# Authentication, the count, the page of users, their labels, their roles.
-LIST_QUERIES = 5
+# Authentication, the count, the page of users; then their representations.
+LIST_QUERIES = 3 + REPRESENTATION_QUERIES
 # The same, and one query per id filter to check its ids (label, role, team and target here).
 LIST_WITH_ID_FILTERS_QUERIES = LIST_QUERIES + 4
 # Authentication: a request refused for its query string reads nothing else.

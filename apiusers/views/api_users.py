@@ -72,6 +72,18 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
             raise Http404
         return found[0]
 
+    def list(self, request, *args, **kwargs):
+        if self.browsing():
+            return super().list(request, *args, **kwargs)
+        # The page's users are found through the lean queryset, then shown as a GET shows
+        # them (one query on PostgreSQL), less the fields the request excludes.
+        users = self.paginate_queryset(self.filter_queryset(self.select(self.selector)))
+        shown = representation.api_users(self.account(), [user.pk for user in users])
+        for excluded in excluded_fields(request):
+            for body in shown:
+                body.pop(excluded, None)
+        return self.get_paginated_response(shown)
+
     def retrieve(self, request, *args, **kwargs):
         if self.browsing():
             return mixins.RetrieveModelMixin.retrieve(self, request, *args, **kwargs)
