@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from django.db.models import OuterRef, Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -53,23 +52,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         prefix = keys.prefix_of(key)
         if keyword.lower() != self.keyword.lower() or prefix is None:
             raise exceptions.AuthenticationFailed()
-        try:
-            api_key = (
-                ApiKey.objects.select_related("user__account")
-                .annotate(grants=selectors.account_grants(OuterRef("user")))
-                .get(
-                    Q(expires__isnull=True) | Q(expires__gt=timezone.now()),
-                    prefix=prefix,
-                    user__is_apiuser=True,
-                    user__active=True,
-                    user__deleted__isnull=True,
-                )
-            )
-        except ApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed() from None
+        api_key = selectors.usable_key(prefix)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed()
         if not keys.matches(key, api_key.digest):
             raise exceptions.AuthenticationFailed()
-        selectors.remember_permissions(api_key.user, api_key.grants)
         return api_key
 
     @staticmethod

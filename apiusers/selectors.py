@@ -1,6 +1,10 @@
 """The read side: account-scoped querysets, shared by views and by the re-read after a write."""
 
-from django.db.models import Aggregate, JSONField, OuterRef, Prefetch, QuerySet, Subquery
+import json
+from typing import cast
+
+from django.db import connection
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from .models import (
@@ -16,31 +20,47 @@ from .models import (
     User,
     UserRole,
 )
+from .rows import Columns
+
+KEY, KEY_USER, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(User, "u"), Columns(Account, "a")
+KEY_QUERY = f"""
+    SELECT {KEY.sql}, {KEY_USER.sql}, {KEY_ACCOUNT.sql}, (
+        SELECT %(grants)s
+        FROM apiusers_userrole ur JOIN apiusers_role r ON r.id = ur.role_id
+        WHERE ur.user_id = u.id AND ur.tier = %%s)
+    FROM apiusers_apikey k
+    JOIN apiusers_user u ON u.id = k.user_id
+    JOIN apiusers_account a ON a.id = u.account_id
+    WHERE k.prefix = %%s AND (k.expires IS NULL OR k.expires > %%s)
+        AND u.is_apiuser AND u.active AND u.deleted IS NULL
+"""
+# The permission lists of the user's account-tier roles as one JSON array.
+GRANTS = {
+    "postgresql": "jsonb_agg(r.permissions)",
+    "sqlite": "json_group_array(json(r.permissions))",
+}
 
 
-class JSONList(Aggregate):
-    """A column's values as one JSON array: SQLite's json_group_array, PostgreSQL's jsonb_agg."""
-
-    function = "JSON_GROUP_ARRAY"
-    template = "%(function)s(JSON(%(expressions)s))"
-    output_field = JSONField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler, connection, function="JSONB_AGG", template="%(function)s(%(expressions)s)"
+def usable_key(prefix: str) -> ApiKey | None:
+    """The key with this prefix if it is current (not expired) and its API user active, with
+    the user, its account and the permissions of its account-tier roles: the one query a
+    request makes before its view, its SQL written once (apiusers.rows)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            KEY_QUERY % {"grants": GRANTS[connection.vendor]}, [Tier.ACCOUNT.value, prefix, now]
         )
-
-
-def account_grants(user_ref) -> Subquery:
-    """The permission lists of a user's account-tier roles, as one JSON array, to read together
-    with the user (authentication does, so a request costs one query before its view)."""
-    grants = (
-        UserRole.objects.filter(user=user_ref, tier=Tier.ACCOUNT)
-        .values("user")
-        .annotate(grants=JSONList("role__permissions"))
-        .values("grants")
-    )
-    return Subquery(grants, output_field=JSONField())
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split, end = len(KEY), len(KEY) + len(KEY_USER)
+    api_key = cast(ApiKey, KEY.instance(row[:split], connection))
+    user = cast(User, KEY_USER.instance(row[split:end], connection))
+    user.account = cast(Account, KEY_ACCOUNT.instance(row[end:-1], connection))
+    api_key.user = user
+    grants = row[-1]
+    remember_permissions(user, json.loads(grants) if isinstance(grants, str) else grants)
+    return api_key
 
 
 def remember_permissions(user: User, grants: list[list[str]] | None) -> None:

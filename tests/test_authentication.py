@@ -1,10 +1,13 @@
 """`Authorization: JWT <key>` for API users, email and password sessions for humans."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apiusers import keys
-from apiusers.models import ApiKey
+from apiusers import keys, selectors
+from apiusers.models import ApiKey, Role
 
 from .conftest import client_for, url
 from .factories import UserFactory, grant
@@ -104,6 +107,31 @@ def test_revoked_key_is_401(admin, api_user):
     ApiKey.objects.filter(user=admin[0]).delete()
 
     assert client_for(admin[1]).get(url(api_user)).json() == INCORRECT
+
+
+def test_the_key_lookup_reads_key_user_and_account_as_the_orm_does(admin):
+    user, key = admin
+    # Rotated out but in its grace period: every timestamp of the key has a value.
+    now = timezone.now()
+    ApiKey.objects.filter(user=user).update(last_used=now, expires=now + timedelta(hours=1))
+    grant(user, "Developer")  # a second account-tier role: its permissions add up
+    expected = ApiKey.objects.select_related("user__account").get(prefix=keys.prefix_of(key))
+
+    found = selectors.usable_key(keys.prefix_of(key))
+
+    for read, orm in [
+        (found, expected),
+        (found.user, expected.user),
+        (found.user.account, expected.user.account),
+    ]:
+        assert type(read) is type(orm)
+        assert {f.attname: getattr(read, f.attname) for f in orm._meta.concrete_fields} == {
+            f.attname: getattr(orm, f.attname) for f in orm._meta.concrete_fields
+        }
+        assert read._state.adding is False
+    assert selectors.account_permissions(found.user) == frozenset(
+        code for role in ("Admin", "Developer") for code in Role.objects.get(name=role).permissions
+    )
 
 
 def test_a_key_checked_under_another_pepper_is_401(admin, api_user, settings):

@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.db import connection
+
+from .conftest import url
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "DJANGO_SECRET_KEY": "x7#production-like-secret-key-with-enough-entropy-0123456789abcdef",
@@ -118,3 +123,18 @@ def test_postgresql_sessions_have_timeouts_and_no_jit():
         "-c",
         "jit=off",
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Prepared statements: PostgreSQL.")
+def test_the_queries_every_request_makes_are_prepared_on_postgresql(admin_client, api_user):
+    for _ in range(6):
+        assert admin_client.get(url(api_user)).status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+
+    # The key lookup and the representation: each parsed once for this connection.
+    assert any("FROM apiusers_apikey k" in statement for statement in prepared)
+    assert any("json_build_object" in statement for statement in prepared)

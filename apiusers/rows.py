@@ -1,0 +1,48 @@
+"""Model instances read by SQL written once, for the few queries every request makes.
+
+Building a queryset and compiling it costs more than running it when the query is small and
+runs on every request (authentication does). Such a query is written as SQL once, its columns
+taken from the model (`Columns`), so a field added to the model is read without touching it;
+each row then becomes an instance as the ORM would make it, through the same converters
+(SQLite's text timestamps, JSON fields).
+"""
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Col
+
+
+class Columns:
+    """Every concrete field of `model`, read from the table aliased `alias`."""
+
+    def __init__(self, model: type[models.Model], alias: str):
+        self.model = model
+        self.fields = model._meta.concrete_fields
+        self.names = [field.attname for field in self.fields]
+        self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
+        self._converters: dict[str, list[tuple[int, list, Col]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def instance(self, values, connection: BaseDatabaseWrapper) -> models.Model:
+        """The instance whose row is `values` (as the database returned them, in field order)."""
+        values = list(values)
+        for index, converters, column in self.converters(connection):
+            for convert in converters:
+                values[index] = convert(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.names, values)
+
+    def converters(self, connection: BaseDatabaseWrapper) -> list[tuple[int, list, Col]]:
+        """What the ORM's compiler applies to each column on this database, found once."""
+        if connection.vendor not in self._converters:
+            found = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col("")
+                converters = connection.ops.get_db_converters(column) + column.get_db_converters(
+                    connection
+                )
+                if converters:
+                    found.append((index, converters, column))
+            self._converters[connection.vendor] = found
+        return self._converters[connection.vendor]
