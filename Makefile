@@ -63,6 +63,10 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# HTTP throughput and latency of this checkout (README, "Benchmarks"); needs wrk.
+bench: install
+	bench/http.sh
+
 schema: install
 	$(DEV) $(PY) manage.py spectacular --file schema/openapi.yaml --validate --fail-on-warn
 

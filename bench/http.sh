@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
-# Before/after in one run: this checkout against an earlier commit, both served as production
-# serves them (gunicorn with their own gunicorn.conf.py, 2 workers, DEBUG off, PostgreSQL), the
-# per-key rate limit off, loaded by wrk (1 thread, 8 connections) from the same machine. Rounds
-# alternate between the two servers so that drift in the machine's load hits both alike: read
-# the ratios, not the absolute figures.
+# Throughput and latency over HTTP of this checkout, and before/after in one run when given an
+# earlier commit: each tree served as production serves it (gunicorn with its own
+# gunicorn.conf.py, 2 workers, DEBUG off, PostgreSQL), the per-key rate limit off, loaded by wrk
+# (1 thread, 8 connections) from the same machine. Rounds alternate between the servers so that
+# drift in the machine's load hits them alike: compare ratios, not absolute figures.
 #
-#   bench/compare.sh 4f515f7               # the commit to compare with (required)
-#   SECONDS_PER_RUN=15 ROUNDS=5 bench/compare.sh v0.2.0
+#   bench/http.sh                          # this checkout only
+#   bench/http.sh 4f515f7                  # and the commit to compare with
+#   SECONDS_PER_RUN=15 ROUNDS=5 bench/http.sh v0.2.0
 #
 # Scenarios: GET and PATCH /api-users/{id}/ (the PATCH renames and sends the same 3 labels),
-# and GET /api-users/?length=100 over 100 API users with 3 labels and 2 roles each. Each line
-# gives requests per second, p50 and p95 latency (ms) and non-2xx answers; the summary gives
-# the median of each across rounds and current/baseline ratios (throughput: higher is better;
-# latency: baseline over current, so higher is better too).
-# Needs wrk (`apt-get install wrk`) and psql; uses this checkout's .venv for both trees.
+# and GET /api-users/?length=100 over 100 API users with 3 labels and 2 roles each, seeded
+# through the API itself. Each line gives requests per second, p50 and p95 latency (ms) and
+# non-2xx answers; the summary gives the median of each across rounds and, with a baseline,
+# current/baseline ratios (throughput: higher is better; latency: baseline over current, so
+# higher is better too).
+# Needs wrk (`apt-get install wrk`) and psql; runs both trees with this checkout's .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BASELINE=${1:?usage: bench/compare.sh <git commit or tag to compare with>}
+BASELINE=${1:-}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 ROUNDS=${ROUNDS:-3}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
@@ -37,18 +39,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== Baseline $BASELINE in a temporary worktree =="
-git worktree add --detach "$WORK/baseline" "$BASELINE" >/dev/null
-names=(baseline current)
-trees=("$WORK/baseline" "$HERE")
-ports=(18701 18702)
-declare -A key target list
+names=(current)
+trees=("$HERE")
+ports=(18702)
+if [ -n "$BASELINE" ]; then
+  echo "== Baseline $BASELINE in a temporary worktree =="
+  git worktree add --detach "$WORK/baseline" "$BASELINE" >/dev/null
+  names=(baseline current)
+  trees=("$WORK/baseline" "$HERE")
+  ports=(18701 18702)
+fi
+declare -A key target results
 
 # Prepare one tree: a fresh database, an Admin key, the PATCH/GET target and 100 listed users.
 prepare() {
-  local name=$1 tree=$2 port=$3 db=bench_compare_$1
+  local name=$1 tree=$2 port=$3 db=bench_http_$1
   echo "== $name: database $db, gunicorn on 127.0.0.1:$port =="
-  PGOPTIONS="-c client_min_messages=warning" psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db" \
+    -c "CREATE DATABASE $db" >/dev/null
   export DATABASE_URL=$PG/$db
   (cd "$tree" && $PY manage.py migrate --no-input -v0 && $PY manage.py collectstatic --no-input -v0)
   local made
@@ -58,34 +66,34 @@ prepare() {
     >"$WORK/$name.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
-  # Through the API, so that both trees are seeded alike: POST the users with labels and roles.
+  # Through the API, so that every tree is seeded alike: the users with labels and two roles
+  # (Developer and Billing, built-in ids).
   local body
   for i in $(seq 0 100); do
     body=$($PY -c "import json,sys; i=int(sys.argv[1]); print(json.dumps({'name': f'listed-{i}',
       'labels': [{'name': f'l{i % 7}-{j}', 'color': '#00FF00'} for j in range(3)],
       'user_roles': [{'role': {'id': r}, 'scope': {'tier': 'account'}}
                      for r in ('mvHmA52RyzCE', 'mUsmGptS2NDy')]}))" "$i")
-    made=$(curl -sf -X POST -H "Authorization: JWT ${key[$name]}" -H "Content-Type: application/json" \
-      -d "$body" "http://127.0.0.1:$port/api-users/")
+    made=$(curl -sf -X POST -H "Authorization: JWT ${key[$name]}" \
+      -H "Content-Type: application/json" -d "$body" "http://127.0.0.1:$port/api-users/")
   done
-  # The last one made is the target of GET and PATCH; the first 100 fill the list's page.
+  # The last one is the target of GET and PATCH, with the PATCH's labels made beforehand.
   target[$name]=$($PY -c "import json,sys; print(json.loads(sys.argv[1])['id'])" "$made")
   curl -sf -o /dev/null -X PATCH -H "Authorization: JWT ${key[$name]}" \
     -H "Content-Type: application/json" -d '{"labels": [{"name": "bench-1", "color": "#00FF01"},
     {"name": "bench-2", "color": "#00FF02"}, {"name": "bench-3", "color": "#00FF03"}]}' \
     "http://127.0.0.1:$port/api-users/${target[$name]}/"
 }
-for i in 0 1; do prepare "${names[$i]}" "${trees[$i]}" "${ports[$i]}"; done
+for i in "${!names[@]}"; do prepare "${names[$i]}" "${trees[$i]}" "${ports[$i]}"; done
 
 run() { # script name port path -> "rps p50 p95 non-2xx"
   KEY=${key[$2]} wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" -s "bench/wrk/$1" "http://127.0.0.1:$3$4" |
     awk '/^RESULT/ {print $2, $3, $4, $5}'
 }
-declare -A results
 for scenario in "GET one" "PATCH one" "GET list"; do
   for round in $(seq 1 "$ROUNDS"); do
     line="$scenario, round $round:"
-    for i in 0 1; do
+    for i in "${!names[@]}"; do
       name=${names[$i]}
       case $scenario in
         "GET one") out=$(run get.lua "$name" "${ports[$i]}" "/api-users/${target[$name]}/") ;;
@@ -100,13 +108,13 @@ for scenario in "GET one" "PATCH one" "GET list"; do
   done
 done
 
-echo "== Medians over $ROUNDS rounds (rps, p50 ms, p95 ms) and current/baseline =="
+echo "== Medians over $ROUNDS rounds: rps, p50 ms, p95 ms, non-2xx (and current/baseline) =="
 for scenario in "GET one" "PATCH one" "GET list"; do
-  $PY - "$scenario" "${results["$scenario/baseline"]}" "${results["$scenario/current"]}" <<'EOF'
+  $PY - "$scenario" "${results["$scenario/current"]}" "${results["$scenario/baseline"]:-}" <<'EOF'
 import statistics
 import sys
 
-scenario, before, after = sys.argv[1:]
+scenario, current, baseline = sys.argv[1:]
 
 
 def medians(runs):
@@ -114,11 +122,18 @@ def medians(runs):
     return [statistics.median(column) for column in zip(*rows, strict=True)]
 
 
-(b_rps, b_p50, b_p95, b_bad), (a_rps, a_p50, a_p95, a_bad) = medians(before), medians(after)
-print(
-    f"{scenario:9}  baseline {b_rps:7.1f} rps {b_p50:6.2f} {b_p95:6.2f}  |  current {a_rps:7.1f} "
-    f"rps {a_p50:6.2f} {a_p95:6.2f}  |  x{a_rps / b_rps:.2f} rps, x{b_p50 / a_p50:.2f} p50, "
-    f"x{b_p95 / a_p95:.2f} p95" + (f"  (non-2xx: {b_bad:.0f} / {a_bad:.0f})" if b_bad or a_bad else "")
-)
+def shown(name, rps, p50, p95, bad):
+    return f"{name} {rps:7.1f} rps {p50:6.2f} {p95:6.2f} {bad:.0f}"
+
+
+now = medians(current)
+line = f"{scenario:9}  {shown('current', *now)}"
+if baseline:
+    before = medians(baseline)
+    line += (
+        f"  |  {shown('baseline', *before)}  |  x{now[0] / before[0]:.2f} rps, "
+        f"x{before[1] / now[1]:.2f} p50, x{before[2] / now[2]:.2f} p95"
+    )
+print(line)
 EOF
 done
