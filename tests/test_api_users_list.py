@@ -243,6 +243,22 @@ def test_role_and_search_combine(admin_client, world):
     assert names(admin_client.get(LIST, query)) == ["charlie"]
 
 
+def test_role_combines_with_a_label_a_search_and_an_exclusion(admin_client, world):
+    query = {
+        "role": role_id("Developer"),
+        "label": world.prod.id,
+        "search": "a",
+        "exclude_target": world.target.id,
+        "active": "true",
+        "ordering": "-changed",
+    }
+
+    response = admin_client.get(LIST, query)
+
+    assert names(response) == ["alpha"]
+    assert response.json()["count"] == 1
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
