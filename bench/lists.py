@@ -238,7 +238,8 @@ def timing(rounds: int, only: str) -> None:
 def explain(query: str) -> None:
     """Runs one list request, a query string or the name of a variant, and prints each of its
     SQL statements with EXPLAIN ANALYZE."""
-    query_string = urlencode(variants().get(query, {}), doseq=True) or query
+    named = variants()
+    query_string = urlencode(named[query], doseq=True) if query in named else query
     print(f"== GET /api-users/?{query_string}")
     with CaptureQueriesContext(connection) as captured:
         response = client().get(f"/api-users/?{query_string}")

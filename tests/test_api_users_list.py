@@ -243,6 +243,25 @@ def test_role_and_search_combine(admin_client, world):
     assert names(admin_client.get(LIST, query)) == ["charlie"]
 
 
+@pytest.mark.parametrize(
+    ("narrow", "role", "expected"),
+    [
+        ("label", "Developer", ["alpha", "charlie"]),
+        ("team", "Auditor", ["bravo"]),
+        ("target", "Developer", ["charlie"]),
+        ("target", "Auditor", []),
+    ],
+)
+def test_role_combines_with_a_label_a_team_or_a_target(admin_client, world, narrow, role, expected):
+    ids = {"label": world.prod.id, "team": world.team.id, "target": world.target.id}
+    query = {"role": role_id(role), narrow: ids[narrow]}
+
+    response = admin_client.get(LIST, query)
+
+    assert names(response) == expected
+    assert response.json()["count"] == len(expected)
+
+
 def test_role_combines_with_a_label_a_search_and_an_exclusion(admin_client, world):
     query = {
         "role": role_id("Developer"),
