@@ -244,6 +244,41 @@ def test_role_and_search_combine(admin_client, world):
 
 
 @pytest.mark.parametrize(
+    ("narrow", "role", "expected"),
+    [
+        ("label", "Developer", ["alpha", "charlie"]),
+        ("team", "Auditor", ["bravo"]),
+        ("target", "Developer", ["charlie"]),
+        ("target", "Auditor", []),
+    ],
+)
+def test_role_combines_with_a_label_a_team_or_a_target(admin_client, world, narrow, role, expected):
+    ids = {"label": world.prod.id, "team": world.team.id, "target": world.target.id}
+    query = {"role": role_id(role), narrow: ids[narrow]}
+
+    response = admin_client.get(LIST, query)
+
+    assert names(response) == expected
+    assert response.json()["count"] == len(expected)
+
+
+def test_role_combines_with_a_label_a_search_and_an_exclusion(admin_client, world):
+    query = {
+        "role": role_id("Developer"),
+        "label": world.prod.id,
+        "search": "a",
+        "exclude_target": world.target.id,
+        "active": "true",
+        "ordering": "-changed",
+    }
+
+    response = admin_client.get(LIST, query)
+
+    assert names(response) == ["alpha"]
+    assert response.json()["count"] == 1
+
+
+@pytest.mark.parametrize(
     ("query", "expected"),
     [
         ({"account": "true"}, ["admin-bot", "alpha"]),

@@ -8,7 +8,7 @@ the serializer, which drops those fields.
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import BooleanField, Count, Exists, Func, OuterRef
 from django_filters.rest_framework import FilterSet
 
 from ..fields import StrictBooleanField
@@ -131,6 +131,23 @@ def has_role(**scope) -> Exists:
     return Exists(UserRole.objects.filter(user=OuterRef("pk"), **scope))
 
 
+class Unjoined(Func):
+    """A condition PostgreSQL checks on each row the other conditions leave, instead of turning
+    it into a join: it joins an EXISTS at the top of the conditions, and `(EXISTS ...) IS TRUE`
+    is the same condition out of its reach, checked against the hashed subquery when many rows
+    are to be checked, by an index when few are. Elsewhere the condition is left as it is."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        (condition,) = self.get_source_expressions()
+        return compiler.compile(condition)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = self.as_sql(compiler, connection)
+        return f"({sql}) IS TRUE", params
+
+
 def labels_of(request):
     return Label.objects.filter(account=request.user.account)
 
@@ -161,7 +178,7 @@ class ApiUserFilterSet(FilterSet):
     role = IdsFilter(
         queryset=Role.objects.all(),
         field_name="user_roles__role",
-        condition=lambda roles: has_role(role__in=roles),
+        method="filter_role",
         help_text="Ids of roles: only API users holding one of these roles, in any scope.",
     )
     team = IdsFilter(
@@ -235,6 +252,18 @@ class ApiUserFilterSet(FilterSet):
         return queryset.filter(
             Exists(User.labels.through.objects.filter(user=OuterRef("pk"), label__in=labels))
         )
+
+    def filter_role(self, queryset, name, roles):
+        """Most API users of an account hold one role or another. With a label, a team or a
+        target, which few hold, the role is checked on the rows those leave: as a join, the
+        plan may first collect every holder of the role (with a search, whose condition it
+        prices high per row). Alone, the role stays a join, which a page can stop early."""
+        if not roles:
+            return queryset
+        condition = has_role(role__in=roles)
+        if any(self.form.cleaned_data.get(narrow) for narrow in ("label", "team", "target")):
+            condition = Unjoined(condition)
+        return queryset.filter(condition)
 
     def filter_account(self, queryset, name, value: bool):
         condition = has_role(tier=Tier.ACCOUNT)
