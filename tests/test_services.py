@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from apiusers.models import Label, Role, Tier, User
 from apiusers.services import authority
-from apiusers.services.api_users import set_labels
+from apiusers.services.api_users import read_held, set_labels
 
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, TeamFactory, UserFactory, grant
 
@@ -104,7 +104,10 @@ def test_set_labels_replaces_each_users_set_and_reports_only_real_changes(accoun
     other.labels.set([LabelFactory(account=account, name="drop"), keep])
 
     changes = set_labels(
-        users=[same, other], actor=admin, items=[{"name": "keep", "color": "#FFFFFF"}]
+        users=[same, other],
+        actor=admin,
+        items=[{"name": "keep", "color": "#FFFFFF"}],
+        current=read_held([same, other]).labels,
     )
 
     assert changes == {other.pk: {"from": ["drop", "keep"], "to": ["keep"]}}
@@ -117,7 +120,12 @@ def test_set_labels_creates_missing_labels_once_in_the_users_account(account, ad
     elsewhere = AccountFactory()
     LabelFactory(account=elsewhere, name="new")
 
-    changes = set_labels(users=users, actor=admin, items=[{"name": "new", "color": "#000000"}])
+    changes = set_labels(
+        users=users,
+        actor=admin,
+        items=[{"name": "new", "color": "#000000"}],
+        current=read_held(users).labels,
+    )
 
     assert set(changes) == {user.pk for user in users}
     created = Label.objects.get(account=account, name="new")
