@@ -31,20 +31,16 @@ class JSONList(Aggregate):
         )
 
 
-def json_list(rows: QuerySet, group: str, value) -> Subquery:
-    """`value` of each of `rows` as one JSON array (NULL when there is none), to read as a column
-    of another query: `rows` is filtered on the outer row (`OuterRef`), `group` is the field they
-    all share then."""
-    found = rows.values(group).annotate(json_list=JSONList(value)).values("json_list")
-    return Subquery(found, output_field=JSONField())
-
-
 def account_grants(user_ref) -> Subquery:
     """The permission lists of a user's account-tier roles, as one JSON array, to read together
     with the user (authentication does, so a request costs one query before its view)."""
-    return json_list(
-        UserRole.objects.filter(user=user_ref, tier=Tier.ACCOUNT), "user", "role__permissions"
+    grants = (
+        UserRole.objects.filter(user=user_ref, tier=Tier.ACCOUNT)
+        .values("user")
+        .annotate(grants=JSONList("role__permissions"))
+        .values("grants")
     )
+    return Subquery(grants, output_field=JSONField())
 
 
 def remember_permissions(user: User, grants: list[list[str]] | None) -> None:

@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied
 
 from apiusers.models import Label, Role, Tier, User
 from apiusers.services import authority
-from apiusers.services.api_users import read_held, set_labels
+from apiusers.services.api_users import set_labels
 
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, TeamFactory, UserFactory, grant
 
@@ -101,13 +101,14 @@ def test_set_labels_replaces_each_users_set_and_reports_only_real_changes(accoun
     keep = LabelFactory(account=account, name="keep")
     same, other = ApiUserFactory(account=account), ApiUserFactory(account=account)
     same.labels.set([keep])
-    other.labels.set([LabelFactory(account=account, name="drop"), keep])
+    drop = LabelFactory(account=account, name="drop")
+    other.labels.set([drop, keep])
 
     changes = set_labels(
         users=[same, other],
         actor=admin,
         items=[{"name": "keep", "color": "#FFFFFF"}],
-        current=read_held([same, other]).labels,
+        current={same.pk: {keep.pk: "keep"}, other.pk: {drop.pk: "drop", keep.pk: "keep"}},
     )
 
     assert changes == {other.pk: {"from": ["drop", "keep"], "to": ["keep"]}}
@@ -124,7 +125,7 @@ def test_set_labels_creates_missing_labels_once_in_the_users_account(account, ad
         users=users,
         actor=admin,
         items=[{"name": "new", "color": "#000000"}],
-        current=read_held(users).labels,
+        current={user.pk: {} for user in users},
     )
 
     assert set(changes) == {user.pk for user in users}

@@ -1,23 +1,22 @@
 """Writes to API users and their keys. Each function is one transaction."""
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, OuterRef, QuerySet
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import JSONObject
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from .. import keys
 from ..fields import does_not_exist
-from ..models import Account, ApiKey, Change, Label, User, UserRole
-from ..selectors import json_list
+from ..models import Account, ApiKey, Change, User, UserRole
 from . import authority, history
 from .labels import labels_by_name
 
@@ -69,12 +68,61 @@ class Held:
     named: dict[str, str] | None
 
 
-# Whether the row a PostgreSQL statement locked is the version its snapshot sees (see
-# `_lock_and_read`): the same transaction (xmin) wrote both.
-LOCKED_AS_SEEN = (
-    '"apiusers_user".xmin = (SELECT seen.xmin FROM apiusers_user seen '
-    'WHERE seen.id = "apiusers_user".id)'
-)
+# The words of `_lock_and_read`'s SQL that differ between PostgreSQL and SQLite: how a JSON
+# array and object are built, how a column is matched against a list of values (one parameter
+# whatever its length), whether the row locked is the version the statement's snapshot sees,
+# and the lock itself. SQLite serialises writers: nothing changes while a statement waits.
+DIALECTS = {
+    "postgresql": {
+        "array": "json_agg({})",
+        "object": "json_build_object({})",
+        "in": "= ANY(%s)",
+        "as_seen": "u.xmin = (SELECT seen.xmin FROM apiusers_user seen WHERE seen.id = u.id)",
+        "lock": "FOR UPDATE OF u",
+    },
+    "sqlite": {
+        "array": "json_group_array(json({}))",
+        "object": "json_object({})",
+        "in": "IN (SELECT value FROM json_each(%s))",
+        "as_seen": "1",
+        "lock": "",
+    },
+}
+
+
+@cache
+def _lock_and_read_sql(vendor: str, names: bool) -> str:
+    """The statement of `_lock_and_read`; `names`: whether it reads labels by name. Built from
+    the constants above only: every value is a parameter."""
+    words = DIALECTS[vendor]
+    array, match = words["array"].format, words["in"]
+    label = words["object"].format("'id', l.id, 'name', l.name")
+    named = "NULL"
+    if names:
+        named = f"""(SELECT {array(label)} FROM apiusers_label l
+            WHERE l.account_id = %s AND l.name {match})"""  # noqa: S608
+    return f"""
+        SELECT u.*,
+            (SELECT {array("r.permissions")} FROM apiusers_userrole ur
+                JOIN apiusers_role r ON r.id = ur.role_id WHERE ur.user_id = u.id) AS held,
+            (SELECT {array(label)} FROM apiusers_user_labels ul
+                JOIN apiusers_label l ON l.id = ul.label_id WHERE ul.user_id = u.id) AS labelled,
+            {named} AS named,
+            {words["as_seen"]} AS as_seen
+        FROM apiusers_user u
+        WHERE u.id {match} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL
+        ORDER BY u.id
+        {words["lock"]}"""  # noqa: S608
+
+
+def _values(values: list[str]) -> list[str] | str:
+    """A list of values as `DIALECTS`' `in` takes it: an array, or a JSON array for SQLite."""
+    return values if connection.vendor == "postgresql" else json.dumps(values)
+
+
+def _json(value):
+    """A JSON column: parsed already (PostgreSQL's json) or text (SQLite); NULL is empty."""
+    return json.loads(value) if isinstance(value, str) else value or []
 
 
 def _lock_and_read(
@@ -82,63 +130,36 @@ def _lock_and_read(
 ) -> tuple[list[User], list[str], Held]:
     """`_lock`, reading in the same statement what the write needs of the users (`Held`): the
     permissions of their roles and their labels, each a JSON array read with the user, and the
-    account's labels named `label_names`.
+    account's labels named `label_names`. The SQL is written out (`DIALECTS`): built through the
+    ORM, the statement cost more to compile than the round trips it saves.
 
     In PostgreSQL (READ COMMITTED) a statement sees the database as it was when it started,
     except the rows it locks, which it reads as they are once it holds them. So when a request
     held a user's lock while this statement waited, and changed the user's labels or roles,
     what the statement read with the row is out of date; every write that changes them also
-    updates the user's row (`changed`), so the statement says so (`LOCKED_AS_SEEN`), and only
-    then is it read again, in one more query, under the lock. Without that, the write would
-    undo what the other request wrote, or check the caller's authority against roles the user
-    no longer has alone.
+    updates the user's row (`changed`), so the statement says so (`as_seen`, the row it locked
+    is not the version its snapshot sees), and only then is it run again, holding the locks
+    now, to read them afresh. Without that, the write would undo what the other request wrote,
+    or check the caller's authority against roles the user no longer has alone.
     """
     user_ids = list(user_ids)
-    locked = _with_held(_locking(account_id, user_ids), account_id, label_names)
-    if connection.vendor == "postgresql":
-        as_seen = RawSQL(LOCKED_AS_SEEN, [], BooleanField())  # noqa: S611 -- constant SQL
-        locked = locked.annotate(as_seen=as_seen)
-    users = list(locked)
-    held = _held(users, label_names)
-    if not all(vars(user).get("as_seen", True) for user in users):
-        held = read_held(users, label_names=label_names)
-    return users, _missing(users, user_ids), held
-
-
-def read_held(users: list[User], *, label_names: list[str] | None = None) -> Held:
-    """What `_lock_and_read` reads with the locked users, read again (one query)."""
-    rows = User.objects.filter(pk__in=[user.pk for user in users]).only("pk")
-    return _held(list(_with_held(rows, users[0].account_id, label_names)), label_names)
-
-
-def _with_held(
-    users: QuerySet[User], account_id: str, label_names: list[str] | None
-) -> QuerySet[User]:
-    users = users.annotate(
-        held=json_list(UserRole.objects.filter(user=OuterRef("pk")), "user", "role__permissions"),
-        labelled=json_list(
-            User.labels.through.objects.filter(user=OuterRef("pk")),
-            "user",
-            JSONObject(id="label_id", name="label__name"),
-        ),
-    )
+    params: list = []
     if label_names:
-        named = Label.objects.filter(account_id=account_id, name__in=label_names)
-        users = users.annotate(named=json_list(named, "account", JSONObject(id="id", name="name")))
-    return users
-
-
-def _held(users: list[User], label_names: list[str] | None) -> Held:
-    """`Held`, from users annotated by `_with_held`."""
+        params += [account_id, _values(label_names)]
+    params += [_values(user_ids), account_id]
+    sql = _lock_and_read_sql(connection.vendor, bool(label_names))
+    users = list(User.objects.raw(sql, params))
+    if not all(vars(user)["as_seen"] for user in users):
+        users = list(User.objects.raw(sql, params))
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
     for user in users:
         read = vars(user)
-        grants, labelled = read["held"] or [], read["labelled"] or []
+        grants = _json(read["held"])
         held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
-        held.labels[user.pk] = {label["id"]: label["name"] for label in labelled}
+        held.labels[user.pk] = {label["id"]: label["name"] for label in _json(read["labelled"])}
         if label_names:  # the same on every user
-            held.named = {label["name"]: label["id"] for label in read["named"] or []}
-    return held
+            held.named = {label["name"]: label["id"] for label in _json(read["named"])}
+    return users, _missing(users, user_ids), held
 
 
 def acting_on(
@@ -151,7 +172,7 @@ def acting_on(
     """The checks every write to existing API users makes on the locked rows: the caller holds
     whatever they hold (403), and an account keeps an active Owner (409) when the write
     deactivates or deletes them. `holdings` are the permissions of their roles, when the write
-    has read them already (`read_held`)."""
+    has read them already (`_lock_and_read`)."""
     if holdings is None:
         holdings = authority.holdings(user.pk for user in users)
     authority.check_acts_on(actor, holdings)
@@ -171,7 +192,7 @@ def set_labels(
 ) -> dict[str, dict]:
     """Make `items` (name and colour each) the whole label set of each user, creating missing
     labels. `current` holds each user's labels (id: name) and `named` the account's labels
-    named in `items` (name: id), as `read_held` reads them under the lock. Returns, for each
+    named in `items` (name: id), as `_lock_and_read` reads them under the lock. Returns, for each
     user whose set changed, its history entry (`{"from": names, "to": names}`). At most five
     queries, whatever the number of users and labels; none when every label exists, was read
     with the users, and no set changes."""
