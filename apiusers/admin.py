@@ -141,7 +141,9 @@ class UserAdmin(AccountFixedAdmin, CreditedAdmin, DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         if change and obj.is_apiuser:
             data = {name: form.cleaned_data[name] for name in form.changed_data}
-            api_user_update(user=obj, actor=request.user, data=data)
+            api_user_update(
+                account_id=obj.account_id, user_id=obj.pk, actor=request.user, data=data
+            )
         else:
             super().save_model(request, obj, form, change)
 

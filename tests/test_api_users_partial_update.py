@@ -9,7 +9,7 @@ from django.utils import timezone
 from apiusers.models import Label, User
 
 from .conftest import url
-from .factories import LabelFactory
+from .factories import ApiUserFactory, LabelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -258,3 +258,22 @@ def test_deactivated_api_user_key_is_refused_on_its_next_request(admin_client, a
     response = other_client.get(url(other))
     assert response.status_code == 401
     assert response.json() == {"detail": "Incorrect authentication credentials."}
+
+
+def test_a_bad_body_answers_after_the_user_is_found_and_its_if_match_checked(
+    admin_client, account, api_user, foreign_api_user
+):
+    """The body is validated before the write reads the user, yet refusals keep their order:
+    404 for a user that is not one of the account's API users, 412 for a stale If-Match, only
+    then 400."""
+    deleted = ApiUserFactory(account=account, deleted=timezone.now())
+    person = UserFactory(account=account)
+    bad = {"name": 1}
+    stale = '"0123456789abcdef0123456789abcdef"'
+
+    for missing in ("Missing1d234", foreign_api_user.id, deleted.id, person.id):
+        response = admin_client.patch(url(missing), bad)
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+    assert admin_client.patch(url(api_user), bad, HTTP_IF_MATCH=stale).status_code == 412
+    response = admin_client.patch(url(api_user), bad)
+    assert (response.status_code, response.json()) == (400, {"name": ["Not a valid string."]})

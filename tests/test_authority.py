@@ -4,9 +4,10 @@ account never loses its last active Owner. Refused writes change nothing."""
 import pytest
 from django.db import transaction
 
-from apiusers.models import ApiKey, Change, Label, Tier, User, UserRole
+from apiusers.models import ApiKey, Change, Label, Role, Tier, User, UserRole
 from apiusers.services.api_users import api_user_delete
 from apiusers.services.authority import LAST_OWNER
+from apiusers.services.user_roles import Grant, user_roles_change
 
 from .conftest import client_for, url
 from .factories import ApiUserFactory, TeamFactory, UserFactory, api_user_with_key, grant
@@ -349,3 +350,38 @@ def test_a_write_waiting_for_a_deletion_answers_404_and_writes_nothing(
     doomed.refresh_from_db()
     assert (doomed.name, doomed.user_roles.count(), doomed.api_keys.count()) == ("doomed", 0, 0)
     assert list(doomed.history.values_list("action", flat=True)) == [Change.Action.DELETED]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_patch_waiting_while_its_user_becomes_an_owner_is_refused(postgresql_only, account):
+    """The roles a write checks are read under the lock: an Admin's PATCH that waited while an
+    Owner made its user an Owner is a 403, although the user held no Owner role when the PATCH
+    began."""
+    owner, _ = api_user_with_key(account, "Owner", name="owner-bot")
+    _, admin_key = api_user_with_key(account, "Admin", name="admin-bot")
+    user = ApiUserFactory(account=account, name="ci-bot")
+    owner_role = {"role": Role.objects.get(name="Owner"), "tier": Tier.ACCOUNT}
+
+    def request():
+        response = client_for(admin_key).patch(url(user), {"name": "renamed"})
+        return response.status_code, response.json()
+
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        waiting = Together([request])
+        assert wait_for_lock_waiters(1)
+        user_roles_change(
+            actor=owner, grants=[Grant(user.pk, {**owner_role, "team": None, "target": None})]
+        )
+    [result] = waiting.join()
+
+    assert result == (
+        403,
+        {
+            "detail": f"You cannot change the API user {user.id}: "
+            "it has permissions you do not hold."
+        },
+    )
+    user.refresh_from_db()
+    assert user.name == "ci-bot"

@@ -229,3 +229,25 @@ def test_concurrent_creation_of_labels_listed_in_opposite_orders_does_not_deadlo
     for user in users:
         assert state_of(user)[1] == set(names)
     print(f"\n{len(users)} concurrent creations of {len(names)} labels: {elapsed:.2f}s")
+
+
+def test_a_patch_that_waited_for_the_lock_reads_the_labels_the_holder_left(setup):
+    """What a write diffs against is read under the lock: a PATCH that started while another
+    request held the user's lock and linked a label neither links it again (a duplicate link)
+    nor records the set as it was before that request."""
+    account, admin, key = setup
+    user = ApiUserFactory(account=account, name="ci-bot")
+    first, second = (LabelFactory(account=account, name=name, changed_by=admin) for name in "ab")
+    user.labels.set([first])
+
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        waiting = Together([patch_with(key, url(user), {"labels": labels("a", "b", "c")})])
+        assert wait_for_lock_waiters(1)
+        user.labels.add(second)
+        User.objects.filter(pk=user.pk).update(name="relabelled")
+    [(status, content)] = waiting.join()
+
+    assert status == 200, content
+    assert state_of(user) == ("relabelled", {"a", "b", "c"})
+    assert user.history.get().changes == {"labels": {"from": ["a", "b"], "to": ["a", "b", "c"]}}

@@ -101,10 +101,14 @@ def test_set_labels_replaces_each_users_set_and_reports_only_real_changes(accoun
     keep = LabelFactory(account=account, name="keep")
     same, other = ApiUserFactory(account=account), ApiUserFactory(account=account)
     same.labels.set([keep])
-    other.labels.set([LabelFactory(account=account, name="drop"), keep])
+    drop = LabelFactory(account=account, name="drop")
+    other.labels.set([drop, keep])
 
     changes = set_labels(
-        users=[same, other], actor=admin, items=[{"name": "keep", "color": "#FFFFFF"}]
+        users=[same, other],
+        actor=admin,
+        items=[{"name": "keep", "color": "#FFFFFF"}],
+        current={same.pk: {keep.pk: "keep"}, other.pk: {drop.pk: "drop", keep.pk: "keep"}},
     )
 
     assert changes == {other.pk: {"from": ["drop", "keep"], "to": ["keep"]}}
@@ -117,7 +121,12 @@ def test_set_labels_creates_missing_labels_once_in_the_users_account(account, ad
     elsewhere = AccountFactory()
     LabelFactory(account=elsewhere, name="new")
 
-    changes = set_labels(users=users, actor=admin, items=[{"name": "new", "color": "#000000"}])
+    changes = set_labels(
+        users=users,
+        actor=admin,
+        items=[{"name": "new", "color": "#000000"}],
+        current={user.pk: {} for user in users},
+    )
 
     assert set(changes) == {user.pk for user in users}
     created = Label.objects.get(account=account, name="new")

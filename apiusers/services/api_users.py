@@ -1,12 +1,15 @@
 """Writes to API users and their keys. Each function is one transaction."""
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
+from functools import cache
+from typing import TypeVar, cast
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -16,6 +19,8 @@ from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
 from . import authority, history
 from .labels import labels_by_name
+
+T = TypeVar("T")
 
 
 def lock_api_users(account_id: str, user_ids: Iterable[str]) -> list[User]:
@@ -28,41 +33,172 @@ def lock_api_users(account_id: str, user_ids: Iterable[str]) -> list[User]:
     return users
 
 
-def _lock(account_id: str, user_ids: Iterable[str]) -> tuple[list[User], list[str]]:
-    """The locked API users, and the ids (in the order given) that name none of them."""
-    user_ids = list(user_ids)
-    users = list(
-        User.objects.select_for_update()
+def _locking(account_id: str, user_ids: list[str]) -> QuerySet[User]:
+    """The API users of the account with these ids, their rows (theirs only) locked, in id
+    order."""
+    return (
+        User.objects.select_for_update(of=("self",))
         .filter(pk__in=user_ids, account_id=account_id, is_apiuser=True, deleted__isnull=True)
         .order_by("pk")
     )
+
+
+def _missing(users: list[User], user_ids: list[str]) -> list[str]:
+    """The ids (in the order given) that name none of the users."""
     found = {user.pk for user in users}
-    return users, [pk for pk in user_ids if pk not in found]
+    return [pk for pk in user_ids if pk not in found]
 
 
-def acting_on(actor: User, users: list[User], *, deactivates: bool) -> None:
+def _lock(account_id: str, user_ids: Iterable[str]) -> tuple[list[User], list[str]]:
+    """The locked API users, and the ids (in the order given) that name none of them."""
+    user_ids = list(user_ids)
+    users = list(_locking(account_id, user_ids))
+    return users, _missing(users, user_ids)
+
+
+@dataclass
+class Held:
+    """What a write reads of the API users it locks: what the checks and the label diff need."""
+
+    # The permissions of each user's roles, in any scope (for `authority.check_acts_on`).
+    permissions: dict[str, frozenset[str]]
+    # Each user's labels, id: name.
+    labels: dict[str, dict[str, str]]
+    # The account's labels with the names the request sends (name: id); None without labels.
+    named: dict[str, str] | None
+
+
+# The words of `_lock_and_read`'s SQL that differ between PostgreSQL and SQLite: how a JSON
+# array and object are built, how a column is matched against a list of values (one parameter
+# whatever its length), whether the row locked is the version the statement's snapshot sees,
+# and the lock itself. SQLite serialises writers: nothing changes while a statement waits.
+DIALECTS = {
+    "postgresql": {
+        "array": "json_agg({})",
+        "object": "json_build_object({})",
+        "in": "= ANY(%s)",
+        "as_seen": "u.xmin = (SELECT seen.xmin FROM apiusers_user seen WHERE seen.id = u.id)",
+        "lock": "FOR UPDATE OF u",
+    },
+    "sqlite": {
+        "array": "json_group_array(json({}))",
+        "object": "json_object({})",
+        "in": "IN (SELECT value FROM json_each(%s))",
+        "as_seen": "1",
+        "lock": "",
+    },
+}
+
+
+@cache
+def _lock_and_read_sql(vendor: str, names: bool) -> str:
+    """The statement of `_lock_and_read`; `names`: whether it reads labels by name. Built from
+    the constants above only: every value is a parameter."""
+    words = DIALECTS[vendor]
+    array, match = words["array"].format, words["in"]
+    label = words["object"].format("'id', l.id, 'name', l.name")
+    named = "NULL"
+    if names:
+        named = f"""(SELECT {array(label)} FROM apiusers_label l
+            WHERE l.account_id = %s AND l.name {match})"""  # noqa: S608
+    return f"""
+        SELECT u.*,
+            (SELECT {array("r.permissions")} FROM apiusers_userrole ur
+                JOIN apiusers_role r ON r.id = ur.role_id WHERE ur.user_id = u.id) AS held,
+            (SELECT {array(label)} FROM apiusers_user_labels ul
+                JOIN apiusers_label l ON l.id = ul.label_id WHERE ul.user_id = u.id) AS labelled,
+            {named} AS named,
+            {words["as_seen"]} AS as_seen
+        FROM apiusers_user u
+        WHERE u.id {match} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL
+        ORDER BY u.id
+        {words["lock"]}"""  # noqa: S608
+
+
+def _values(values: list[str]) -> list[str] | str:
+    """A list of values as `DIALECTS`' `in` takes it: an array, or a JSON array for SQLite."""
+    return values if connection.vendor == "postgresql" else json.dumps(values)
+
+
+def _json(value):
+    """A JSON column: parsed already (PostgreSQL's json) or text (SQLite); NULL is empty."""
+    return json.loads(value) if isinstance(value, str) else value or []
+
+
+def _lock_and_read(
+    account_id: str, user_ids: Iterable[str], label_names: list[str] | None
+) -> tuple[list[User], list[str], Held]:
+    """`_lock`, reading in the same statement what the write needs of the users (`Held`): the
+    permissions of their roles and their labels, each a JSON array read with the user, and the
+    account's labels named `label_names`. The SQL is written out (`DIALECTS`): built through the
+    ORM, the statement cost more to compile than the round trips it saves.
+
+    In PostgreSQL (READ COMMITTED) a statement sees the database as it was when it started,
+    except the rows it locks, which it reads as they are once it holds them. So when a request
+    held a user's lock while this statement waited, and changed the user's labels or roles,
+    what the statement read with the row is out of date; every write that changes them also
+    updates the user's row (`changed`), so the statement says so (`as_seen`, the row it locked
+    is not the version its snapshot sees), and only then is it run again, holding the locks
+    now, to read them afresh. Without that, the write would undo what the other request wrote,
+    or check the caller's authority against roles the user no longer has alone.
+    """
+    user_ids = list(user_ids)
+    params: list = []
+    if label_names:
+        params += [account_id, _values(label_names)]
+    params += [_values(user_ids), account_id]
+    sql = _lock_and_read_sql(connection.vendor, bool(label_names))
+    users = list(User.objects.raw(sql, params))
+    if not all(vars(user)["as_seen"] for user in users):
+        users = list(User.objects.raw(sql, params))
+    held = Held(permissions={}, labels={}, named=None if label_names is None else {})
+    for user in users:
+        read = vars(user)
+        grants = _json(read["held"])
+        held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
+        held.labels[user.pk] = {label["id"]: label["name"] for label in _json(read["labelled"])}
+        if label_names:  # the same on every user
+            held.named = {label["name"]: label["id"] for label in _json(read["named"])}
+    return users, _missing(users, user_ids), held
+
+
+def acting_on(
+    actor: User,
+    users: list[User],
+    *,
+    deactivates: bool,
+    holdings: dict[str, frozenset[str]] | None = None,
+) -> None:
     """The checks every write to existing API users makes on the locked rows: the caller holds
     whatever they hold (403), and an account keeps an active Owner (409) when the write
-    deactivates or deletes them."""
-    authority.check_acts_on(actor, authority.holdings(user.pk for user in users))
+    deactivates or deletes them. `holdings` are the permissions of their roles, when the write
+    has read them already (`_lock_and_read`)."""
+    if holdings is None:
+        holdings = authority.holdings(user.pk for user in users)
+    authority.check_acts_on(actor, holdings)
     if deactivates and users:
         authority.guard_last_owner(
             users[0].account_id, authority.active_owners(user.pk for user in users)
         )
 
 
-def set_labels(*, users: list[User], actor: User, items: list[dict]) -> dict[str, dict]:
+def set_labels(
+    *,
+    users: list[User],
+    actor: User,
+    items: list[dict],
+    current: dict[str, dict[str, str]],
+    named: dict[str, str] | None = None,
+) -> dict[str, dict]:
     """Make `items` (name and colour each) the whole label set of each user, creating missing
-    labels. Returns, for each user whose set changed, its history entry (`{"from": names,
-    "to": names}`). At most six queries, whatever the number of users and labels."""
-    labels = labels_by_name(account_id=users[0].account_id, actor=actor, items=items)
-    wanted = {label.id: label.name for label in labels}
+    labels. `current` holds each user's labels (id: name) and `named` the account's labels
+    named in `items` (name: id), as `_lock_and_read` reads them under the lock. Returns, for each
+    user whose set changed, its history entry (`{"from": names, "to": names}`). At most five
+    queries, whatever the number of users and labels; none when every label exists, was read
+    with the users, and no set changes."""
+    found = labels_by_name(account_id=users[0].account_id, actor=actor, items=items, found=named)
+    wanted = {label_id: name for name, label_id in found.items()}
     links = User.labels.through.objects
-    current: defaultdict[str, dict[str, str]] = defaultdict(dict)
-    for user_id, label_id, name in links.filter(user__in=users).values_list(
-        "user_id", "label_id", "label__name"
-    ):
-        current[user_id][label_id] = name
     changes = {
         user.pk: {"from": sorted(current[user.pk].values()), "to": sorted(wanted.values())}
         for user in users
@@ -81,32 +217,56 @@ def set_labels(*, users: list[User], actor: User, items: list[dict]) -> dict[str
 
 
 @transaction.atomic
-def api_user_update(*, user: User, actor: User, data: dict) -> User:
-    """Apply a validated update to an API user, and record it in the user's history.
+def api_user_update(
+    *,
+    account_id: str,
+    user_id: str,
+    actor: User,
+    data: dict,
+    answer: Callable[[User], T] | None = None,
+) -> T | None:
+    """Apply a validated update to the API user `user_id` of the account, and record it in the
+    user's history; a user that is not one (missing, deleted, a person, of another account) is
+    a 404.
 
     The user's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises
     writers itself), so concurrent updates apply one after the other and none is lost; the
     caller's authority and the last-Owner rule are checked on the row as locked. Only an
     effective change moves `changed` and `changed_by` and is recorded: writing the values a user
     already has leaves everything as it was. `labels` replaces the whole set.
+
+    `answer`, when given, is called with the updated user before the transaction ends, and what
+    it returns is returned: a request's answer then shows the user exactly as this write left it,
+    read under its lock.
     """
-    users = lock_api_users(user.account_id, [user.pk])
-    acting_on(actor, users, deactivates=data.get("active") is False)
-    _update(users, actor, data)
-    return users[0]
+    users, missing, held = _lock_and_read(account_id, [user_id], _label_names(data))
+    if missing:
+        raise Http404
+    _update(users, held, actor, data)
+    return answer(users[0]) if answer else None
 
 
-def _update(users: list[User], actor: User, data: dict) -> None:
-    """Set the same fields on each of the locked users, in a constant number of queries: the
-    label sets, then one UPDATE of the users that really change, and one history entry each."""
+def _label_names(data: dict) -> list[str] | None:
+    return None if "labels" not in data else [item["name"] for item in data["labels"]]
+
+
+def _update(users: list[User], held: Held, actor: User, data: dict) -> None:
+    """Check and set the same fields on each of the locked users (`held`: what they hold), in a
+    constant number of queries: the label sets, then one UPDATE of the users that really
+    change, and one history entry each."""
+    labels = data.get("labels")
+    acting_on(actor, users, deactivates=data.get("active") is False, holdings=held.permissions)
     fields = {name: data[name] for name in ("name", "title", "active") if name in data}
     changes = {
         user.pk: history.diff({name: getattr(user, name) for name in fields}, fields)
         for user in users
     }
-    if "labels" in data:
-        for user_id, labels in set_labels(users=users, actor=actor, items=data["labels"]).items():
-            changes[user_id]["labels"] = labels
+    if labels is not None:
+        label_changes = set_labels(
+            users=users, actor=actor, items=labels, current=held.labels, named=held.named
+        )
+        for user_id, change in label_changes.items():
+            changes[user_id]["labels"] = change
     changed = [user for user in users if changes[user.pk]]
     if not changed:
         return
@@ -154,7 +314,9 @@ def api_user_create(
     if actor != user:
         user.changed_by = actor
         user.save(update_fields=["changed_by"])
-    label_change = labels and set_labels(users=[user], actor=actor, items=list(labels)).get(user.pk)
+    label_change = labels and set_labels(
+        users=[user], actor=actor, items=list(labels), current={user.pk: {}}
+    ).get(user.pk)
     assignments = UserRole.objects.bulk_create(UserRole(user=user, **item) for item in user_roles)
     changes = history.diff({}, {"name": name, "title": title, "active": active})
     if label_change:
@@ -173,11 +335,10 @@ def api_users_bulk_update(
     none of them (missing, of another account, or deleted while the request waited) is a 400 on
     `ids`; one the caller may not act on, or the last active Owner deactivated, refuses the
     whole request."""
-    users, missing = _lock(account.pk, user_ids)
+    users, missing, held = _lock_and_read(account.pk, user_ids, _label_names(data))
     if missing:
         raise ValidationError({"ids": [does_not_exist(pk) for pk in missing]})
-    acting_on(actor, users, deactivates=data.get("active") is False)
-    _update(users, actor, data)
+    _update(users, held, actor, data)
 
 
 @transaction.atomic

@@ -12,24 +12,29 @@ from ..models import Account, Change, Label, User
 from . import history
 
 
-def labels_by_name(*, account_id: str, actor: User, items: Iterable[dict]) -> list[Label]:
-    """The account's labels with the given names, creating the missing ones.
+def labels_by_name(
+    *, account_id: str, actor: User, items: Iterable[dict], found: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The ids of the account's labels with the given names (name: id, in the order given),
+    creating the missing ones. `found` is what the caller has read already of those labels
+    (name: id); without it they are read here.
 
     An existing label is reused as it is (its colour is not changed by writing a user). Creation
     is race-safe: a label inserted by a concurrent request between our read and our insert is
     skipped by ON CONFLICT DO NOTHING and picked up by the second read. One query when every
-    label exists, three when some are new, whatever their number.
+    label exists (none when the caller has read them), two more when some are new, whatever
+    their number.
     """
     items = list(items)
     names = [item["name"] for item in items]
 
-    def read() -> dict[str, Label]:
-        return {
-            label.name: label
-            for label in Label.objects.filter(account_id=account_id, name__in=names)
-        }
+    def read(names: list[str]) -> dict[str, str]:
+        return dict(
+            Label.objects.filter(account_id=account_id, name__in=names).values_list("name", "id")
+        )
 
-    found = read() if names else {}
+    if found is None:
+        found = read(names) if names else {}
     # Inserted in one global order (by name): concurrent requests then take the name index's
     # locks in the same order, and cannot deadlock on names they both create.
     missing = sorted((item for item in items if item["name"] not in found), key=lambda i: i["name"])
@@ -42,8 +47,8 @@ def labels_by_name(*, account_id: str, actor: User, items: Iterable[dict]) -> li
             ],
             ignore_conflicts=True,
         )
-        found = read()
-    return [found[name] for name in names]
+        found = {**found, **read([item["name"] for item in missing])}
+    return {name: found[name] for name in names}
 
 
 LABEL_NAME_TAKEN = "A label with this name already exists."

@@ -1,6 +1,7 @@
 from django.http import Http404
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .. import representation, selectors
@@ -104,8 +105,26 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
         headers = {"Location": f"/api-users/{user.id}/", "ETag": etag_of(shown)}
         return Response({**shown, "key": key}, status.HTTP_201_CREATED, headers=headers)
 
-    def perform_update(self, user, data):
-        api_user_update(user=user, actor=self.request.user, data=data)
+    def update(self, request, *args, partial=False, **kwargs):
+        """PUT and PATCH without a read before the write: the service's lock finds the user (a
+        404 when there is none), and the answer is read in the write's transaction. The body is
+        validated first, without the user, which validation does not need; a bad body answers
+        after the checks that come before it on every write (a missing user's 404, a stale
+        If-Match's 412), as when the user is read first."""
+        serializer = self.get_serializer(data=request.data, partial=partial)
+        valid = serializer.is_valid()
+        with self.within_precondition():
+            if not valid:
+                self.get_object()
+                raise ValidationError(serializer.errors)
+            shown = api_user_update(
+                account_id=self.account().pk,
+                user_id=kwargs["pk"],
+                actor=request.user,
+                data=serializer.validated_data,
+                answer=lambda user: self.represent(user.pk),
+            )
+        return Response(shown)
 
     def perform_destroy(self, user):
         api_user_delete(user=user, actor=self.request.user)

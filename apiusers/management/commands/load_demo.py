@@ -91,7 +91,7 @@ class Command(BaseCommand):
                 )
             else:
                 data = {"name": name, "active": True, "labels": demo_labels}
-                api_user_update(user=user, actor=owner, data=data)
+                api_user_update(account_id=account.id, user_id=user.pk, actor=owner, data=data)
                 if user_id == DEMO_ADMIN_ID:
                     ApiKey.objects.filter(user=user).delete()
                     key = api_key_issue(user=user)

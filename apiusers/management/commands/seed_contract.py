@@ -92,7 +92,12 @@ class Command(BaseCommand):
                 id=user_id,
             )
         reader = User.objects.get(id=IDS["reader"])
-        api_user_update(user=reader, actor=caller, data={"name": "reader-bot", "labels": []})
+        api_user_update(
+            account_id=reader.account_id,
+            user_id=reader.pk,
+            actor=caller,
+            data={"name": "reader-bot", "labels": []},
+        )
 
         for assignment, user in (
             ("role_kept", "holder"),
