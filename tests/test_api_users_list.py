@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apiusers.filters.api_users import ApiUserFilterSet
 from apiusers.models import Role, Tier, User
 
 from .conftest import REPRESENTATION_QUERIES, client_for, url
@@ -940,3 +941,23 @@ def test_filtered_list_queries_do_not_grow_with_the_page_size(
         response = admin_client.get(LIST, query)
 
     assert response.status_code == 200, response.content
+
+
+def test_a_list_naming_no_filter_parameter_skips_the_filter_set(
+    admin_client, api_user, monkeypatch
+):
+    built = []
+    original = ApiUserFilterSet.__init__
+
+    def init(self, *args, **kwargs):
+        built.append(True)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ApiUserFilterSet, "__init__", init)
+
+    assert admin_client.get("/api-users/?search=ci&ordering=name").status_code == 200
+    assert built == []
+    # Any of its parameters, even empty, goes through it (and its validation).
+    assert admin_client.get("/api-users/?active=").status_code == 200
+    assert admin_client.get("/api-users/?active=maybe").status_code == 400
+    assert built == [True, True]
