@@ -17,6 +17,7 @@ from rest_framework.exceptions import ValidationError
 from .. import keys
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
+from ..rows import Columns
 from . import authority, history
 from .labels import labels_by_name
 
@@ -69,25 +70,28 @@ class Held:
 
 
 # The words of `_lock_and_read`'s SQL that differ between PostgreSQL and SQLite: how a JSON
-# array and object are built, how a column is matched against a list of values (one parameter
-# whatever its length), whether the row locked is the version the statement's snapshot sees,
-# and the lock itself. SQLite serialises writers: nothing changes while a statement waits.
+# array and object are built, and how a column is matched against a list of values (one
+# parameter whatever its length). SQLite serialises writers: it needs no row lock.
 DIALECTS = {
     "postgresql": {
         "array": "json_agg({})",
         "object": "json_build_object({})",
         "in": "= ANY(%s)",
-        "as_seen": "u.xmin = (SELECT seen.xmin FROM apiusers_user seen WHERE seen.id = u.id)",
-        "lock": "FOR UPDATE OF u",
     },
     "sqlite": {
         "array": "json_group_array(json({}))",
         "object": "json_object({})",
         "in": "IN (SELECT value FROM json_each(%s))",
-        "as_seen": "1",
-        "lock": "",
     },
 }
+# The API users a write names, as the lock and the read that follows it find them, and the
+# columns read of each.
+LOCKED = Columns(User, "u")
+WRITABLE = "u.id {} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL"
+# PostgreSQL's row locks, in id order (two requests that share users cannot deadlock).
+LOCK = f"""
+    SELECT u.id FROM apiusers_user u WHERE {WRITABLE.format("= ANY(%s)")}
+    ORDER BY u.id FOR UPDATE"""  # noqa: S608
 
 
 @cache
@@ -102,17 +106,15 @@ def _lock_and_read_sql(vendor: str, names: bool) -> str:
         named = f"""(SELECT {array(label)} FROM apiusers_label l
             WHERE l.account_id = %s AND l.name {match})"""  # noqa: S608
     return f"""
-        SELECT u.*,
+        SELECT {LOCKED.sql},
             (SELECT {array("r.permissions")} FROM apiusers_userrole ur
                 JOIN apiusers_role r ON r.id = ur.role_id WHERE ur.user_id = u.id) AS held,
             (SELECT {array(label)} FROM apiusers_user_labels ul
                 JOIN apiusers_label l ON l.id = ul.label_id WHERE ul.user_id = u.id) AS labelled,
-            {named} AS named,
-            {words["as_seen"]} AS as_seen
+            {named} AS named
         FROM apiusers_user u
-        WHERE u.id {match} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL
-        ORDER BY u.id
-        {words["lock"]}"""  # noqa: S608
+        WHERE {WRITABLE.format(match)}
+        ORDER BY u.id"""  # noqa: S608
 
 
 def _values(values: list[str]) -> list[str] | str:
@@ -128,19 +130,16 @@ def _json(value):
 def _lock_and_read(
     account_id: str, user_ids: Iterable[str], label_names: list[str] | None
 ) -> tuple[list[User], list[str], Held]:
-    """`_lock`, reading in the same statement what the write needs of the users (`Held`): the
-    permissions of their roles and their labels, each a JSON array read with the user, and the
-    account's labels named `label_names`. The SQL is written out (`DIALECTS`): built through the
-    ORM, the statement cost more to compile than the round trips it saves.
+    """`_lock`, then read what the write needs of the users (`Held`): the permissions of their
+    roles and their labels, each a JSON array read with the user, and the account's labels
+    named `label_names`. The SQL is written out (`DIALECTS`): built through the ORM, the
+    statement cost more to compile than the round trips it saves.
 
-    In PostgreSQL (READ COMMITTED) a statement sees the database as it was when it started,
-    except the rows it locks, which it reads as they are once it holds them. So when a request
-    held a user's lock while this statement waited, and changed the user's labels or roles,
-    what the statement read with the row is out of date; every write that changes them also
-    updates the user's row (`changed`), so the statement says so (`as_seen`, the row it locked
-    is not the version its snapshot sees), and only then is it run again, holding the locks
-    now, to read them afresh. Without that, the write would undo what the other request wrote,
-    or check the caller's authority against roles the user no longer has alone.
+    On PostgreSQL the lock and the read are two statements sent together (psycopg's pipeline):
+    one round trip, and the read starts once the lock is held, so it sees what a request that
+    held the lock before wrote (in READ COMMITTED a statement sees the database as it was when
+    it started; reading in the locking statement itself would miss it). SQLite serialises
+    writers: it takes no lock, and nothing changes while a write runs.
     """
     user_ids = list(user_ids)
     params: list = []
@@ -148,17 +147,25 @@ def _lock_and_read(
         params += [account_id, _values(label_names)]
     params += [_values(user_ids), account_id]
     sql = _lock_and_read_sql(connection.vendor, bool(label_names))
-    users = list(User.objects.raw(sql, params))
-    if not all(vars(user)["as_seen"] for user in users):
-        users = list(User.objects.raw(sql, params))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with connection.connection.pipeline():
+                cursor.execute(LOCK, [user_ids, account_id])
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        else:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    users: list[User] = []
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
-    for user in users:
-        read = vars(user)
-        grants = _json(read["held"])
+    for row in rows:
+        user = cast(User, LOCKED.instance(row[: len(LOCKED)], connection))
+        grants, labelled, named = (_json(value) for value in row[len(LOCKED) :])
+        users.append(user)
         held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
-        held.labels[user.pk] = {label["id"]: label["name"] for label in _json(read["labelled"])}
+        held.labels[user.pk] = {label["id"]: label["name"] for label in labelled}
         if label_names:  # the same on every user
-            held.named = {label["name"]: label["id"] for label in _json(read["named"])}
+            held.named = {label["name"]: label["id"] for label in named}
     return users, _missing(users, user_ids), held
 
 
