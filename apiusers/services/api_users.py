@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -55,6 +56,18 @@ def _lock(account_id: str, user_ids: Iterable[str]) -> tuple[list[User], list[st
     user_ids = list(user_ids)
     users = list(_locking(account_id, user_ids))
     return users, _missing(users, user_ids)
+
+
+def pipelined() -> AbstractContextManager:
+    """Statements sent without waiting for each other's results (psycopg's pipeline, on
+    PostgreSQL): the database still runs them in order, each seeing what the ones before it
+    wrote, and the round trip is paid once, when a result is read (or the block ends). Inside,
+    nothing may depend on a statement's row count, which arrives only then. Elsewhere, the
+    statements run one by one."""
+    if connection.vendor != "postgresql":
+        return nullcontext()
+    connection.ensure_connection()
+    return connection.connection.pipeline()
 
 
 @dataclass
@@ -147,15 +160,11 @@ def _lock_and_read(
         params += [account_id, _values(label_names)]
     params += [_values(user_ids), account_id]
     sql = _lock_and_read_sql(connection.vendor, bool(label_names))
-    with connection.cursor() as cursor:
+    with pipelined(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with connection.connection.pipeline():
-                cursor.execute(LOCK, [user_ids, account_id])
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-        else:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+            cursor.execute(LOCK, [user_ids, account_id])
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     users: list[User] = []
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
     for row in rows:
@@ -249,8 +258,10 @@ def api_user_update(
     users, missing, held = _lock_and_read(account_id, [user_id], _label_names(data))
     if missing:
         raise Http404
-    _update(users, held, actor, data)
-    return answer(users[0]) if answer else None
+    # The writes are sent with the answer's read: one round trip while the lock is held.
+    with pipelined():
+        _update(users, held, actor, data)
+        return answer(users[0]) if answer else None
 
 
 def _label_names(data: dict) -> list[str] | None:
