@@ -1,15 +1,43 @@
-"""Model instances read by SQL written once, for the few queries every request makes.
+"""SQL written once, for the few queries every request makes.
 
 Building a queryset and compiling it costs more than running it when the query is small and
-runs on every request (authentication does). Such a query is written as SQL once, its columns
-taken from the model (`Columns`), so a field added to the model is read without touching it;
-each row then becomes an instance as the ORM would make it, through the same converters
-(SQLite's text timestamps, JSON fields).
+runs on every request (authentication, a write's lock and read). Such a query is written as SQL
+once, its columns taken from the model (`Columns`), so a field added to the model is read
+without touching it; each row then becomes an instance as the ORM would make it, through the
+same converters (SQLite's text timestamps, JSON fields). The few words in which PostgreSQL and
+SQLite differ are `DIALECTS`'.
 """
 
-from django.db import models
+import json
+
+from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Col
+
+# How a JSON array and a JSON object are built, and how a column is matched against a list of
+# values given as one parameter (`list_param`), whatever its length.
+DIALECTS = {
+    "postgresql": {
+        "array": "json_agg({})",
+        "object": "json_build_object({})",
+        "in": "= ANY(%s)",
+    },
+    "sqlite": {
+        "array": "json_group_array(json({}))",
+        "object": "json_object({})",
+        "in": "IN (SELECT value FROM json_each(%s))",
+    },
+}
+
+
+def list_param(values: list[str]) -> list[str] | str:
+    """A list of values as `DIALECTS`' `in` takes it: an array, or a JSON array for SQLite."""
+    return values if connection.vendor == "postgresql" else json.dumps(values)
+
+
+def json_column(value):
+    """A JSON column: parsed already (PostgreSQL's json) or text (SQLite); NULL is empty."""
+    return json.loads(value) if isinstance(value, str) else value or []
 
 
 class Columns:

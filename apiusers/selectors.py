@@ -1,6 +1,6 @@
 """The read side: account-scoped querysets, shared by views and by the re-read after a write."""
 
-import json
+from functools import cache
 from typing import cast
 
 from django.db import connection
@@ -20,25 +20,26 @@ from .models import (
     User,
     UserRole,
 )
-from .rows import Columns
+from .rows import DIALECTS, Columns, json_column
 
 KEY, KEY_USER, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(User, "u"), Columns(Account, "a")
-KEY_QUERY = f"""
-    SELECT {KEY.sql}, {KEY_USER.sql}, {KEY_ACCOUNT.sql}, (
-        SELECT %(grants)s
-        FROM apiusers_userrole ur JOIN apiusers_role r ON r.id = ur.role_id
-        WHERE ur.user_id = u.id AND ur.tier = %%s)
-    FROM apiusers_apikey k
-    JOIN apiusers_user u ON u.id = k.user_id
-    JOIN apiusers_account a ON a.id = u.account_id
-    WHERE k.prefix = %%s AND (k.expires IS NULL OR k.expires > %%s)
-        AND u.is_apiuser AND u.active AND u.deleted IS NULL
-"""
-# The permission lists of the user's account-tier roles as one JSON array.
-GRANTS = {
-    "postgresql": "jsonb_agg(r.permissions)",
-    "sqlite": "json_group_array(json(r.permissions))",
-}
+
+
+@cache
+def _key_sql(vendor: str) -> str:
+    """The statement of `usable_key`: the key, its user and account, and the permission lists
+    of the user's account-tier roles as one JSON array."""
+    grants = DIALECTS[vendor]["array"].format("r.permissions")
+    return f"""
+        SELECT {KEY.sql}, {KEY_USER.sql}, {KEY_ACCOUNT.sql}, (
+            SELECT {grants}
+            FROM apiusers_userrole ur JOIN apiusers_role r ON r.id = ur.role_id
+            WHERE ur.user_id = u.id AND ur.tier = %s)
+        FROM apiusers_apikey k
+        JOIN apiusers_user u ON u.id = k.user_id
+        JOIN apiusers_account a ON a.id = u.account_id
+        WHERE k.prefix = %s AND (k.expires IS NULL OR k.expires > %s)
+            AND u.is_apiuser AND u.active AND u.deleted IS NULL"""
 
 
 def usable_key(prefix: str) -> ApiKey | None:
@@ -47,9 +48,7 @@ def usable_key(prefix: str) -> ApiKey | None:
     request makes before its view, its SQL written once (apiusers.rows)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(
-            KEY_QUERY % {"grants": GRANTS[connection.vendor]}, [Tier.ACCOUNT.value, prefix, now]
-        )
+        cursor.execute(_key_sql(connection.vendor), [Tier.ACCOUNT.value, prefix, now])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -58,8 +57,7 @@ def usable_key(prefix: str) -> ApiKey | None:
     user = cast(User, KEY_USER.instance(row[split:end], connection))
     user.account = cast(Account, KEY_ACCOUNT.instance(row[end:-1], connection))
     api_key.user = user
-    grants = row[-1]
-    remember_permissions(user, json.loads(grants) if isinstance(grants, str) else grants)
+    remember_permissions(user, json_column(row[-1]))
     return api_key
 
 

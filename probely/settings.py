@@ -163,8 +163,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Values travel apart from the SQL, so a query that runs again has the same text, and
         # psycopg prepares it on its fifth run: from then on PostgreSQL skips parsing and,
         # when the plan does not depend on the values, planning it (a GET's queries took
-        # longer to plan than to run). Nothing stands between the service and PostgreSQL that
-        # would lose prepared statements (a transaction-mode PgBouncer would).
+        # longer to plan than to run). A transaction-mode PgBouncer in between must keep
+        # them (1.21 or later, max_prepared_statements; README, "Running on several machines").
         "server_side_binding": True,
         "prepare_threshold": 5,
     }

@@ -1,6 +1,5 @@
 """Writes to API users and their keys. Each function is one transaction."""
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from typing import TypeVar, cast
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -18,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from .. import keys
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
-from ..rows import Columns
+from ..rows import DIALECTS, Columns, json_column, list_param
 from . import authority, history
 from .labels import labels_by_name
 
@@ -35,16 +33,6 @@ def lock_api_users(account_id: str, user_ids: Iterable[str]) -> list[User]:
     return users
 
 
-def _locking(account_id: str, user_ids: list[str]) -> QuerySet[User]:
-    """The API users of the account with these ids, their rows (theirs only) locked, in id
-    order."""
-    return (
-        User.objects.select_for_update(of=("self",))
-        .filter(pk__in=user_ids, account_id=account_id, is_apiuser=True, deleted__isnull=True)
-        .order_by("pk")
-    )
-
-
 def _missing(users: list[User], user_ids: list[str]) -> list[str]:
     """The ids (in the order given) that name none of the users."""
     found = {user.pk for user in users}
@@ -54,7 +42,11 @@ def _missing(users: list[User], user_ids: list[str]) -> list[str]:
 def _lock(account_id: str, user_ids: Iterable[str]) -> tuple[list[User], list[str]]:
     """The locked API users, and the ids (in the order given) that name none of them."""
     user_ids = list(user_ids)
-    users = list(_locking(account_id, user_ids))
+    users = list(
+        User.objects.select_for_update(of=("self",))
+        .filter(pk__in=user_ids, account_id=account_id, is_apiuser=True, deleted__isnull=True)
+        .order_by("pk")
+    )
     return users, _missing(users, user_ids)
 
 
@@ -82,21 +74,6 @@ class Held:
     named: dict[str, str] | None
 
 
-# The words of `_lock_and_read`'s SQL that differ between PostgreSQL and SQLite: how a JSON
-# array and object are built, and how a column is matched against a list of values (one
-# parameter whatever its length). SQLite serialises writers: it needs no row lock.
-DIALECTS = {
-    "postgresql": {
-        "array": "json_agg({})",
-        "object": "json_build_object({})",
-        "in": "= ANY(%s)",
-    },
-    "sqlite": {
-        "array": "json_group_array(json({}))",
-        "object": "json_object({})",
-        "in": "IN (SELECT value FROM json_each(%s))",
-    },
-}
 # The API users a write names, as the lock and the read that follows it find them, and the
 # columns read of each.
 LOCKED = Columns(User, "u")
@@ -130,22 +107,12 @@ def _lock_and_read_sql(vendor: str, names: bool) -> str:
         ORDER BY u.id"""  # noqa: S608
 
 
-def _values(values: list[str]) -> list[str] | str:
-    """A list of values as `DIALECTS`' `in` takes it: an array, or a JSON array for SQLite."""
-    return values if connection.vendor == "postgresql" else json.dumps(values)
-
-
-def _json(value):
-    """A JSON column: parsed already (PostgreSQL's json) or text (SQLite); NULL is empty."""
-    return json.loads(value) if isinstance(value, str) else value or []
-
-
 def _lock_and_read(
     account_id: str, user_ids: Iterable[str], label_names: list[str] | None
 ) -> tuple[list[User], list[str], Held]:
     """`_lock`, then read what the write needs of the users (`Held`): the permissions of their
     roles and their labels, each a JSON array read with the user, and the account's labels
-    named `label_names`. The SQL is written out (`DIALECTS`): built through the ORM, the
+    named `label_names`. The SQL is written out (`rows.DIALECTS`): built through the ORM, the
     statement cost more to compile than the round trips it saves.
 
     On PostgreSQL the lock and the read are two statements sent together (psycopg's pipeline):
@@ -157,8 +124,8 @@ def _lock_and_read(
     user_ids = list(user_ids)
     params: list = []
     if label_names:
-        params += [account_id, _values(label_names)]
-    params += [_values(user_ids), account_id]
+        params += [account_id, list_param(label_names)]
+    params += [list_param(user_ids), account_id]
     sql = _lock_and_read_sql(connection.vendor, bool(label_names))
     with pipelined(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -169,7 +136,7 @@ def _lock_and_read(
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
     for row in rows:
         user = cast(User, LOCKED.instance(row[: len(LOCKED)], connection))
-        grants, labelled, named = (_json(value) for value in row[len(LOCKED) :])
+        grants, labelled, named = (json_column(value) for value in row[len(LOCKED) :])
         users.append(user)
         held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
         held.labels[user.pk] = {label["id"]: label["name"] for label in labelled}
