@@ -1,14 +1,18 @@
-"""SQL written once, for the few queries every request makes.
+"""SQL written once, for the few statements every request makes.
 
 Building a queryset and compiling it costs more than running it when the query is small and
-runs on every request (authentication, a write's lock and read). Such a query is written as SQL
-once, its columns taken from the model (`Columns`), so a field added to the model is read
-without touching it; each row then becomes an instance as the ORM would make it, through the
-same converters (SQLite's text timestamps, JSON fields). The few words in which PostgreSQL and
-SQLite differ are `DIALECTS`'.
+runs on every request (authentication, a write's lock and read, its UPDATE and history row).
+Such a statement is written as SQL once, its columns taken from the model (`Columns`, `insert`,
+`update`), so a field added to the model is read and written without touching it. Each row read
+becomes an instance as the ORM would make it, through the same converters (SQLite's text
+timestamps, JSON fields), and each value written goes through the field's own preparation
+(`get_db_prep_save`), as the ORM's would. The few words in which PostgreSQL and SQLite differ are
+`DIALECTS`'.
 """
 
 import json
+from collections.abc import Sequence
+from functools import cache
 
 from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -74,3 +78,53 @@ class Columns:
                     found.append((index, converters, column))
             self._converters[connection.vendor] = found
         return self._converters[connection.vendor]
+
+
+def insert(objs: Sequence[models.Model]) -> None:
+    """INSERT new instances of one model in one statement: what `bulk_create` does for a model
+    whose ids Python makes, without building and compiling a query each time. Every concrete
+    field is written, prepared as the ORM prepares it (a default is applied when the instance is
+    made)."""
+    model = type(objs[0])
+    fields = model._meta.concrete_fields
+    values = [
+        field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+        for obj in objs
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, len(objs)), values)
+
+
+@cache
+def _insert_sql(model: type[models.Model], rows: int) -> str:
+    meta = model._meta
+    columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)
+    row = "({})".format(", ".join(["%s"] * len(meta.concrete_fields)))
+    # Names from the model only; every value is a parameter.
+    return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join([row] * rows)}'  # noqa: S608
+
+
+def update(model: type[models.Model], pks: list, values: dict) -> None:
+    """UPDATE the rows of these primary keys, setting each field named in `values` (a foreign
+    key takes the related row's key): `QuerySet.update` without compiling a query each time."""
+    fields = [model._meta.get_field(name) for name in values]
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _update_sql(model, tuple(values), connection.vendor), [*params, list_param(pks)]
+        )
+
+
+@cache
+def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) -> str:
+    meta = model._meta
+    assignments = ", ".join(f'"{meta.get_field(name).column}" = %s' for name in names)
+    # Names from the model only; every value is a parameter.
+    return (
+        f'UPDATE "{meta.db_table}" SET {assignments} '  # noqa: S608
+        f'WHERE "{meta.pk.column}" {DIALECTS[vendor]["in"]}'
+    )

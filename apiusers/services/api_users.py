@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from .. import keys
+from .. import keys, rows
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
 from ..rows import DIALECTS, Columns, json_column, list_param
@@ -256,8 +256,8 @@ def _update(users: list[User], held: Held, actor: User, data: dict) -> None:
     if not changed:
         return
     now = timezone.now()
-    User.objects.filter(pk__in=[user.pk for user in changed]).update(
-        **fields, changed=now, changed_by=actor
+    rows.update(
+        User, [user.pk for user in changed], {**fields, "changed": now, "changed_by": actor.pk}
     )
     for user in changed:
         for name, value in {**fields, "changed": now, "changed_by": actor}.items():

@@ -1,5 +1,6 @@
 """The history of API users: every write service records what it changed here."""
 
+from .. import rows
 from ..models import Change, User, UserRole
 
 
@@ -24,7 +25,11 @@ def record(*, user: User, actor: User, action: str, changes: dict | None = None)
 
 
 def record_many(*, entries: list[tuple[User, dict]], actor: User, action: str) -> None:
-    """One history entry per (user, changes) pair, in one query."""
-    Change.objects.bulk_create(
-        Change(user=user, actor=actor, action=action, changes=changes) for user, changes in entries
-    )
+    """One history entry per (user, changes) pair, in one statement (apiusers.rows)."""
+    if entries:
+        rows.insert(
+            [
+                Change(user=user, actor=actor, action=action, changes=changes)
+                for user, changes in entries
+            ]
+        )
