@@ -5,6 +5,7 @@ what a client may write. Descriptions (help texts) are the docs' own words, sinc
 turns them into the OpenAPI document the docs are generated from.
 """
 
+import copy
 import json
 import re
 
@@ -25,7 +26,24 @@ from ..ids import ID_HELP_TEXT
 from ..models import Label, Role, Tier, User, UserRole
 
 
-class InputModelSerializer(serializers.ModelSerializer):
+# What a ModelSerializer builds from its model (fields and their arguments) is the same for every
+# instance of a class, and building it costs more than validating a body: it is built once per
+# class, and each instance gets its own copy (DRF copies a field by making it anew from its
+# arguments), so no two requests share a field. A subclass changes its copy in `get_fields`.
+# (A comment, not a docstring: drf-spectacular would publish it as the text of every serializer
+# without a docstring of its own.)
+class ModelSerializer(serializers.ModelSerializer):
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            # Two threads may both build it at first; either result is the same.
+            cls._built_fields = built
+        return copy.deepcopy(built)
+
+
+class InputModelSerializer(ModelSerializer):
     """A ModelSerializer whose text and boolean fields are the strict ones of fields.py."""
 
     serializer_field_mapping = {
@@ -46,7 +64,7 @@ COLOR_HELP_TEXT = Label._meta.get_field("color").help_text
 # Answers are rendered by serializers whose model fields are read-only but keep the constraints
 # of their model field (maximum length), which the published schema documents on responses too;
 # `read_only_fields` would drop them. (No docstrings here: they would become schema text.)
-class OutputModelSerializer(serializers.ModelSerializer):
+class OutputModelSerializer(ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         for name, field in fields.items():
