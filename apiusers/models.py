@@ -337,7 +337,8 @@ class Change(BaseModel):
         DELETED = "deleted", "deleted"
         KEY_ROTATED = "key_rotated", "key rotated"
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="history")
+    # No index of its own: `change_user_newest_first` starts with it.
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="history", db_index=False)
     actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(
         default=timezone.now, help_text="Date and time of the change, in ISO 8601 UTC format."
