@@ -138,9 +138,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A pooled connection is checked before use, so one broken by a database restart is
-    # replaced rather than failing a request.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, except that a pooled connection is checked before use by its socket,
+    # without a round trip (Django's CONN_HEALTH_CHECKS asks the server each time), so one
+    # broken by a database restart is replaced rather than failing a request.
+    DATABASES["default"]["ENGINE"] = "apiusers.postgresql"
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
