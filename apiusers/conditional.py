@@ -9,7 +9,8 @@ weak tag, `W/"..."`, never matches) and `*` matches any existing object.
 import hashlib
 
 from rest_framework import exceptions, status
-from rest_framework.renderers import JSONRenderer
+
+from .renderers import JSONRenderer
 
 
 class PreconditionFailed(exceptions.APIException):

@@ -231,7 +231,7 @@ REST_FRAMEWORK = {
         "apiusers.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "apiusers.renderers.JSONRenderer",
         "apiusers.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "apiusers.exceptions.exception_handler",

@@ -11,10 +11,10 @@ from drf_spectacular.views import (
 from rest_framework.exceptions import Throttled
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 
 from apiusers import throttling
 from apiusers.middleware import json_error
+from apiusers.renderers import JSONRenderer
 from apiusers.root import ApiRootView
 
 

@@ -1,5 +1,5 @@
-"""Django's PostgreSQL backend, with one change: the check a pooled connection passes before a
-request gets it (settings.py names this backend as the ENGINE).
+"""Django's PostgreSQL backend (settings.py names this one as the ENGINE), with two changes:
+the check a pooled connection passes before a request gets it, and `json` values read by orjson.
 
 A connection that the server has closed (a restart, `pg_terminate_backend`, an idle timeout)
 must not reach a request, which would fail on it. psycopg_pool's own check, which Django's
@@ -12,8 +12,16 @@ connection unusable, and the pool replaces it. A server that vanished without cl
 
 import select
 
+import orjson
 import psycopg
+import psycopg.types.json
 from django.db.backends.postgresql import base
+
+# The representations PostgreSQL builds (apiusers.representation: a page of 100 API users is
+# some 100 kB) and the JSON arrays of the key lookup and a write's read are `json` values, which
+# psycopg parses with this: the same objects as the standard library's, in half the time.
+# (Django reads `jsonb`, JSONField's type, as text and parses it itself.)
+psycopg.types.json.set_json_loads(orjson.loads)
 
 
 def check_connection(conn: psycopg.Connection) -> None:
