@@ -8,6 +8,8 @@ byte-identical for generated users and fail when a field is added to one path on
 databases (SQLite) take the serializer's path, through `selectors.api_users_for_display`.
 """
 
+from collections.abc import Callable
+
 from django.db import connection
 
 from . import keys, selectors
@@ -101,12 +103,25 @@ QUERY = f"""
 def api_users(account: Account, ids: list[str]) -> list[dict]:
     """The representations of these API users of the account, in the order of `ids`; ids that
     name none (missing, deleted, of another account) are left out."""
+    return pending_api_users(account, ids)()
+
+
+def pending_api_users(account: Account, ids: list[str]) -> Callable[[], list[dict]]:
+    """`api_users`, its query sent now and its rows read when the function returned is called:
+    inside a pipeline (`services.api_users.pipelined`) they arrive with the results of the
+    statements sent after it, a COMMIT among them."""
     if connection.vendor != "postgresql":
-        return serialized(account, ids)
-    with connection.cursor() as cursor:
-        cursor.execute(QUERY, [list(ids), account.pk])
-        found = dict(cursor.fetchall())
-    return [found[pk] for pk in ids if pk in found]
+        found = serialized(account, ids)
+        return lambda: found
+    cursor = connection.cursor()
+    cursor.execute(QUERY, [list(ids), account.pk])
+
+    def read() -> list[dict]:
+        with cursor:
+            found = dict(cursor.fetchall())
+        return [found[pk] for pk in ids if pk in found]
+
+    return read
 
 
 def serialized(account: Account, ids: list[str]) -> list[dict]:

@@ -108,7 +108,7 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
 def update(model: type[models.Model], pks: list, values: dict) -> None:
     """UPDATE the rows of these primary keys, setting each field named in `values` (a foreign
     key takes the related row's key): `QuerySet.update` without compiling a query each time."""
-    fields = [model._meta.get_field(name) for name in values]
+    fields = [_column(model, name) for name in values]
     params = [
         field.get_db_prep_save(value, connection)
         for field, value in zip(fields, values.values(), strict=True)
@@ -122,9 +122,17 @@ def update(model: type[models.Model], pks: list, values: dict) -> None:
 @cache
 def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) -> str:
     meta = model._meta
-    assignments = ", ".join(f'"{meta.get_field(name).column}" = %s' for name in names)
+    assignments = ", ".join(f'"{_column(model, name).column}" = %s' for name in names)
     # Names from the model only; every value is a parameter.
     return (
         f'UPDATE "{meta.db_table}" SET {assignments} '  # noqa: S608
         f'WHERE "{meta.pk.column}" {DIALECTS[vendor]["in"]}'
     )
+
+
+def _column(model: type[models.Model], name: str) -> models.Field:
+    """The field of `model` named `name`, which must be a column of its table."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field not in model._meta.concrete_fields:
+        raise ValueError(f"{model.__name__}.{name} is not a column.")
+    return field

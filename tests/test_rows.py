@@ -92,3 +92,9 @@ def test_the_statements_are_built_once():
         rows._update_sql(User, ("name",), connection.vendor)
     assert rows._insert_sql.cache_info().misses == 1
     assert rows._update_sql.cache_info().misses == 1
+
+
+@pytest.mark.parametrize("name", ["labels", "history"])
+def test_update_refuses_what_is_no_column(api_user, name):
+    with pytest.raises(ValueError, match=f"User.{name} is not a column"):
+        rows.update(User, [api_user.pk], {name: None})

@@ -199,14 +199,13 @@ def set_labels(
     return changes
 
 
-@transaction.atomic
 def api_user_update(
     *,
     account_id: str,
     user_id: str,
     actor: User,
     data: dict,
-    answer: Callable[[User], T] | None = None,
+    answer: Callable[[User], Callable[[], T]] | None = None,
 ) -> T | None:
     """Apply a validated update to the API user `user_id` of the account, and record it in the
     user's history; a user that is not one (missing, deleted, a person, of another account) is
@@ -218,17 +217,35 @@ def api_user_update(
     effective change moves `changed` and `changed_by` and is recorded: writing the values a user
     already has leaves everything as it was. `labels` replaces the whole set.
 
-    `answer`, when given, is called with the updated user before the transaction ends, and what
-    it returns is returned: a request's answer then shows the user exactly as this write left it,
-    read under its lock.
+    `answer`, when given, is called with the updated user before the transaction ends and sends
+    the query of the answer (`representation.pending_api_users`); the function it returns reads
+    that answer's rows once the transaction has ended, and what it returns is returned. A
+    request's answer then shows the user exactly as this write left it, read under its lock.
+
+    On PostgreSQL the writes, the answer's query and the COMMIT are one round trip (the
+    transaction runs inside `pipelined()`): once the lock is held, PostgreSQL waits for this
+    process only while it decides the write, and releases the lock without waiting for it again.
     """
+    with pipelined():
+        pending = _update_one(account_id, user_id, actor, data, answer)
+    return pending() if pending else None
+
+
+@transaction.atomic
+def _update_one(
+    account_id: str,
+    user_id: str,
+    actor: User,
+    data: dict,
+    answer: Callable[[User], Callable[[], T]] | None,
+) -> Callable[[], T] | None:
+    """The transaction of `api_user_update`: lock and read, check, write, send the answer's
+    query."""
     users, missing, held = _lock_and_read(account_id, [user_id], _label_names(data))
     if missing:
         raise Http404
-    # The writes are sent with the answer's read: one round trip while the lock is held.
-    with pipelined():
-        _update(users, held, actor, data)
-        return answer(users[0]) if answer else None
+    _update(users, held, actor, data)
+    return answer(users[0]) if answer else None
 
 
 def _label_names(data: dict) -> list[str] | None:

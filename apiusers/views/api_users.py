@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.http import Http404
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -68,10 +70,23 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
         start from the serializer's object."""
         if self.browsing():
             return super().represent(pk, serializer_class, **context)
-        found = representation.api_users(self.account(), [pk])
-        if not found:
-            raise Http404
-        return found[0]
+        return self.represent_later(pk)()
+
+    def represent_later(self, pk: str) -> Callable[[], dict]:
+        """`represent`, its query sent now and its rows read when the function returned is
+        called: after a write's COMMIT, in the same round trip (`api_user_update`)."""
+        if self.browsing():
+            shown = self.represent(pk)
+            return lambda: shown
+        pending = representation.pending_api_users(self.account(), [pk])
+
+        def read() -> dict:
+            found = pending()
+            if not found:
+                raise Http404
+            return found[0]
+
+        return read
 
     def list(self, request, *args, **kwargs):
         if self.browsing():
@@ -107,7 +122,8 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
 
     def update(self, request, *args, partial=False, **kwargs):
         """PUT and PATCH without a read before the write: the service's lock finds the user (a
-        404 when there is none), and the answer is read in the write's transaction. The body is
+        404 when there is none), and the answer is read in the write's transaction (its rows
+        arrive with the COMMIT's). The body is
         validated first, without the user, which validation does not need; a bad body answers
         after the checks that come before it on every write (a missing user's 404, a stale
         If-Match's 412), as when the user is read first."""
@@ -122,7 +138,7 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
                 user_id=kwargs["pk"],
                 actor=request.user,
                 data=serializer.validated_data,
-                answer=lambda user: self.represent(user.pk),
+                answer=lambda user: self.represent_later(user.pk),
             )
         return Response(shown)
 
