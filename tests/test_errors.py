@@ -577,7 +577,7 @@ def test_unexpected_error_in_get_is_the_documented_json_500(
 ):
     settings.DEBUG = debug
 
-    with mock.patch("apiusers.representation.api_users", side_effect=RuntimeError("boom")):
+    with mock.patch("apiusers.representation.pending_api_users", side_effect=RuntimeError("boom")):
         response = admin_client.get(url(api_user), HTTP_ACCEPT="application/json")
 
     assert_json_error(response, 500, UNEXPECTED)
