@@ -14,6 +14,10 @@ bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '800
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS") or 8)
+# The application (probely/wsgi.py imports every view) is loaded once, before the workers are
+# forked: a new worker serves its first request warm instead of importing for a second first,
+# and the workers share the imported code's memory. Nothing connects to a database at import.
+preload_app = True
 
 # A worker whose main loop is silent this long is killed. PostgreSQL's lock and statement
 # timeouts and the connection pool's wait (probely/settings.py) end well before, with a JSON 503.
