@@ -91,10 +91,11 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
     def list(self, request, *args, **kwargs):
         if self.browsing():
             return super().list(request, *args, **kwargs)
-        # The page's users are found through the lean queryset, then shown as a GET shows
-        # them (one query on PostgreSQL), less the fields the request excludes.
-        users = self.paginate_queryset(self.filter_queryset(self.select(self.selector)))
-        shown = representation.api_users(self.account(), [user.pk for user in users])
+        # The ids of the page's users are found through the lean queryset (only the ids: no
+        # instance is made), then the users shown as a GET shows them (one query on
+        # PostgreSQL), less the fields the request excludes.
+        found = self.filter_queryset(self.select(self.selector)).values_list("pk", flat=True)
+        shown = representation.api_users(self.account(), list(self.paginate_queryset(found)))
         for excluded in excluded_fields(request):
             for body in shown:
                 body.pop(excluded, None)
