@@ -29,7 +29,11 @@ class JSONRenderer(renderers.JSONRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None or self.get_indent(accepted_media_type, renderer_context or {}):
             return super().render(data, accepted_media_type, renderer_context)
-        rendered = orjson.dumps(data, default=self.encoder_class().default, option=self.OPTIONS)
+        try:
+            rendered = orjson.dumps(data, default=self.encoder_class().default, option=self.OPTIONS)
+        except orjson.JSONEncodeError:
+            # What orjson refuses and the standard library writes (an integer beyond 64 bits).
+            return super().render(data, accepted_media_type, renderer_context)
         for character, escaped in self.ESCAPES:
             if character in rendered:
                 rendered = rendered.replace(character, escaped)

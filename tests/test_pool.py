@@ -62,3 +62,20 @@ def test_a_closed_connection_fails(idle):
 def test_the_pool_checks_with_it():
     connection.ensure_connection()
     assert connection.pool._check is check_connection
+
+
+@pytest.mark.django_db
+def test_a_connection_is_left_with_nothing_to_read_by_every_request(admin_client, api_user):
+    """Otherwise the check would replace the connection after each such request."""
+    labels = [{"name": "ci", "color": "#00FF00"}, {"name": "new", "color": "#0000FF"}]
+    requests = [
+        lambda: admin_client.get(f"/api-users/{api_user.pk}/"),
+        lambda: admin_client.patch(f"/api-users/{api_user.pk}/", {"name": "renamed"}),
+        lambda: admin_client.patch(f"/api-users/{api_user.pk}/", {"labels": labels}),
+        lambda: admin_client.put(f"/api-users/{api_user.pk}/", {"name": 5, "labels": []}),
+        lambda: admin_client.patch("/api-users/111111111111/", {"name": "missing"}),
+        lambda: admin_client.get("/api-users/?length=100"),
+    ]
+    for request in requests:
+        assert request().status_code in {200, 400, 404}
+        check_connection(connection.connection)
