@@ -4,7 +4,7 @@ network: what is measured is Django, DRF and the database).
 
     createdb -h 127.0.0.1 -U postgres lists_bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/lists_bench
-    .venv/bin/python manage.py migrate
+    DJANGO_SECRET_KEY=bench-only .venv/bin/python manage.py migrate
     .venv/bin/python bench/lists.py seed        # COPY: about a minute
     .venv/bin/python bench/lists.py time        # p50, p95 and max of each variant
     .venv/bin/python bench/lists.py time 30 search   # 30 rounds of the variants named *search*
