@@ -12,7 +12,7 @@ timestamps, JSON fields), and each value written goes through the field's own pr
 
 import json
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from django.db import connection, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -80,23 +80,31 @@ class Columns:
         return self._converters[connection.vendor]
 
 
+# The most values one statement may carry: SQLite's limit as Django assumes it (999), else
+# PostgreSQL's (65,535: the count of a statement's parameters is 16 bits).
+MAX_PARAMETERS = 65535
+
+
 def insert(objs: Sequence[models.Model]) -> None:
-    """INSERT new instances of one model in one statement: what `bulk_create` does for a model
-    whose ids Python makes, without building and compiling a query each time. Every concrete
-    field is written, prepared as the ORM prepares it (a default is applied when the instance is
-    made)."""
+    """INSERT new instances of one model, as many rows per statement as the database takes:
+    what `bulk_create` does for a model whose ids Python makes, without building and compiling
+    a query each time. Every concrete field is written, prepared as the ORM prepares it (a
+    default is applied when the instance is made)."""
     model = type(objs[0])
     fields = model._meta.concrete_fields
-    values = [
-        field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-        for obj in objs
-        for field in fields
-    ]
+    per_statement = (connection.features.max_query_params or MAX_PARAMETERS) // len(fields)
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, len(objs)), values)
+        for start in range(0, len(objs), per_statement):
+            batch = objs[start : start + per_statement]
+            values = [
+                field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+                for obj in batch
+                for field in fields
+            ]
+            cursor.execute(_insert_sql(model, len(batch)), values)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _insert_sql(model: type[models.Model], rows: int) -> str:
     meta = model._meta
     columns = ", ".join(f'"{field.column}"' for field in meta.concrete_fields)

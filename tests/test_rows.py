@@ -63,6 +63,19 @@ def test_insert_writes_several_rows_in_one_statement(account, actor):
     }
 
 
+def test_insert_splits_what_one_statement_cannot_carry(api_user, actor, monkeypatch):
+    # Two rows of Change's six columns a statement: five rows take three statements.
+    monkeypatch.setattr(connection.features, "max_query_params", 12)
+    written = [
+        Change(user=api_user, actor=actor, action="updated", changes={"n": n}) for n in range(5)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        rows.insert(written)
+    assert len(queries) == 3
+    stored = Change.objects.filter(pk__in=[change.pk for change in written])
+    assert sorted(change.changes["n"] for change in stored) == [0, 1, 2, 3, 4]
+
+
 def test_update_sets_the_named_fields_of_the_named_rows_only(account, actor):
     first, second, untouched = ApiUserFactory.create_batch(3, account=account)
     before = read(User, untouched.pk)
