@@ -115,10 +115,15 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
 
 def update(model: type[models.Model], pks: list, values: dict) -> None:
     """UPDATE the rows of these primary keys, setting each field named in `values` (a foreign
-    key takes the related row's key): `QuerySet.update` without compiling a query each time."""
+    key takes the related instance or its key): `QuerySet.update` without compiling a query
+    each time."""
     fields = [_column(model, name) for name in values]
     params = [
-        field.get_db_prep_save(value, connection)
+        field.get_db_prep_save(
+            # What the ORM's UPDATE does with an instance: its key in the related table.
+            value.prepare_database_save(field) if isinstance(value, models.Model) else value,
+            connection,
+        )
         for field, value in zip(fields, values.values(), strict=True)
     ]
     with connection.cursor() as cursor:

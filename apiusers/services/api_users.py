@@ -136,12 +136,12 @@ def _lock_and_read(
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
     for row in rows:
         user = cast(User, LOCKED.instance(row[: len(LOCKED)], connection))
-        grants, labelled, named = (json_column(value) for value in row[len(LOCKED) :])
+        grants, labelled = (json_column(value) for value in row[len(LOCKED) : -1])
         users.append(user)
         held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
         held.labels[user.pk] = {label["id"]: label["name"] for label in labelled}
-        if label_names:  # the same on every user
-            held.named = {label["name"]: label["id"] for label in named}
+    if label_names and rows:  # the labels named are the same on every row
+        held.named = {label["name"]: label["id"] for label in json_column(rows[0][-1])}
     return users, _missing(users, user_ids), held
 
 
@@ -272,12 +272,10 @@ def _update(users: list[User], held: Held, actor: User, data: dict) -> None:
     changed = [user for user in users if changes[user.pk]]
     if not changed:
         return
-    now = timezone.now()
-    rows.update(
-        User, [user.pk for user in changed], {**fields, "changed": now, "changed_by": actor.pk}
-    )
+    values = {**fields, "changed": timezone.now(), "changed_by": actor}
+    rows.update(User, [user.pk for user in changed], values)
     for user in changed:
-        for name, value in {**fields, "changed": now, "changed_by": actor}.items():
+        for name, value in values.items():
             setattr(user, name, value)
     history.record_many(
         entries=[(user, changes[user.pk]) for user in changed],

@@ -76,7 +76,7 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
         """`represent`, its query sent now and its rows read when the function returned is
         called: after a write's COMMIT, in the same round trip (`api_user_update`)."""
         if self.browsing():
-            shown = self.represent(pk)
+            shown = super().represent(pk)
             return lambda: shown
         pending = representation.pending_api_users(self.account(), [pk])
 
@@ -124,10 +124,10 @@ class ApiUserViewSet(mixins.ListModelMixin, UpdateDestroyMixin, AccountScopedVie
     def update(self, request, *args, partial=False, **kwargs):
         """PUT and PATCH without a read before the write: the service's lock finds the user (a
         404 when there is none), and the answer is read in the write's transaction (its rows
-        arrive with the COMMIT's). The body is
-        validated first, without the user, which validation does not need; a bad body answers
-        after the checks that come before it on every write (a missing user's 404, a stale
-        If-Match's 412), as when the user is read first."""
+        arrive with the COMMIT's). The body is validated first, without the user, which
+        validation does not need; a bad body answers after the checks that come before it on
+        every write (a missing user's 404, a stale If-Match's 412), as when the user is read
+        first."""
         serializer = self.get_serializer(data=request.data, partial=partial)
         valid = serializer.is_valid()
         with self.within_precondition():
