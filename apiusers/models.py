@@ -135,6 +135,9 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     )
     # Deleting keeps the row, so that `changed_by` and the history of others still name it.
     deleted = models.DateTimeField(null=True, blank=True, editable=False)
+    # What a search of API users reads: the name and the labels' names, upper-cased, one per
+    # line. Written by the database's triggers (migration 0009), never by this code.
+    search_text = models.TextField(default="", editable=False)
 
     objects = UserManager()
 

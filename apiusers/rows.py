@@ -45,11 +45,12 @@ def json_column(value):
 
 
 class Columns:
-    """Every concrete field of `model`, read from the table aliased `alias`."""
+    """Every concrete field of `model` but those named in `without` (deferred on the instances,
+    as `QuerySet.defer` leaves them), read from the table aliased `alias`."""
 
-    def __init__(self, model: type[models.Model], alias: str):
+    def __init__(self, model: type[models.Model], alias: str, without: tuple[str, ...] = ()):
         self.model = model
-        self.fields = model._meta.concrete_fields
+        self.fields = [field for field in model._meta.concrete_fields if field.name not in without]
         self.names = [field.attname for field in self.fields]
         self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
         self._converters: dict[str, list[tuple[int, list, Col]]] = {}

@@ -22,7 +22,9 @@ from .models import (
 )
 from .rows import DIALECTS, Columns, json_column
 
-KEY, KEY_USER, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(User, "u"), Columns(Account, "a")
+KEY, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(Account, "a")
+# The caller, without the search text, which only a search reads.
+KEY_USER = Columns(User, "u", without=("search_text",))
 
 
 @cache

@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key, grant
@@ -36,6 +37,20 @@ def account(db):
 @pytest.fixture
 def other_account(db):
     return AccountFactory(name="Umbrella")
+
+
+def before_and_after(migration_suffix: str) -> tuple[tuple[str, str], list[tuple[str, str]]]:
+    """The migration this app's migration named `..._<migration_suffix>` depends on, and the
+    latest ones: what a test migrates back to and forward again. Found by name, not number,
+    so that renumbering the migration keeps the test."""
+    executor = MigrationExecutor(connection)
+    [migration] = [
+        key
+        for key in executor.loader.graph.nodes
+        if key[0] == "apiusers" and key[1].endswith(f"_{migration_suffix}")
+    ]
+    [before] = executor.loader.graph.node_map[migration].parents
+    return before.key, executor.loader.graph.leaf_nodes()
 
 
 def client_for(key: str) -> APIClient:

@@ -251,3 +251,42 @@ def test_a_patch_that_waited_for_the_lock_reads_the_labels_the_holder_left(setup
     assert status == 200, content
     assert state_of(user) == ("relabelled", {"a", "b", "c"})
     assert user.history.get().changes == {"labels": {"from": ["a", "b"], "to": ["a", "b", "c"]}}
+
+
+def test_renames_of_a_label_racing_patches_that_add_or_drop_it_leave_every_search_text_true(
+    setup,
+):
+    """A user's search text holds its labels' names (migration 0009): a rename rewrites the
+    holders it sees, a PATCH the user it writes. Neither may miss the other's work."""
+    account, admin, key = setup
+    label = LabelFactory(account=account, name="shared", changed_by=admin)
+    users = [ApiUserFactory(account=account, name=f"bot-{i}") for i in range(THREADS // 2)]
+    for user in users[::2]:
+        user.labels.set([label])
+
+    def rename(index: int) -> Callable:
+        def request() -> tuple[int, bytes]:
+            body = {"name": f"shared-{index}"}
+            response = client_for(key).patch(f"/labels/users/{label.pk}/", body)
+            return response.status_code, response.content
+
+        return request
+
+    def add_or_drop(index: int, user: User) -> Callable:
+        # Holders drop the label; the others ask for a name one of the renames gives it, and
+        # get the label itself if it has that name when they read it (a new label otherwise).
+        names = ["own"] if user in users[::2] else ["own", f"shared-{index}"]
+        return patch_with(key, url(user), {"labels": labels(*names)})
+
+    requests = [rename(i) for i in range(len(users))]
+    requests += [add_or_drop(i, user) for i, user in enumerate(users)]
+    results = run_together(requests)
+
+    failures = [(status, content[:300]) for status, content in results if status not in {200, 400}]
+    assert not failures, failures
+    for user in User.objects.filter(account=account):
+        name, *held = User.objects.values_list("search_text", flat=True).get(pk=user.pk).split("\n")
+        assert (name, sorted(held)) == (
+            user.name.upper(),
+            sorted(n.upper() for n in user.labels.values_list("name", flat=True)),
+        )

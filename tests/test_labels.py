@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from apiusers.models import Change, Label, User
 
-from .conftest import client_for
+from .conftest import before_and_after, client_for
 from .factories import ApiUserFactory, LabelFactory, UserFactory, api_user_with_key
 from .test_concurrency import run_together, run_while_a_label_is_being_created
 
@@ -573,17 +573,10 @@ def test_every_label_colour_in_the_schema_has_a_maximum_length_of_255():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_migration_that_limits_colours_empties_the_longer_ones(account, admin):
-    """Found by name, not number, so that renumbering the migration keeps the test."""
+    before, leaves = before_and_after("label_color_max_length")
     executor = MigrationExecutor(connection)
-    [limit] = [
-        key
-        for key in executor.loader.graph.nodes
-        if key[0] == "apiusers" and key[1].endswith("_label_color_max_length")
-    ]
-    [before] = executor.loader.graph.node_map[limit].parents
-    leaves = executor.loader.graph.leaf_nodes()
-    executor.migrate([before.key])
-    old = executor.loader.project_state([before.key]).apps.get_model("apiusers", "Label")
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps.get_model("apiusers", "Label")
     for name, color in [("long", "a" * 2_400_000), ("limit", "b" * 255), ("short", "#00FF00")]:
         old.objects.create(
             account_id=account.id,

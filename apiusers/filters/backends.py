@@ -6,11 +6,10 @@ What a list request may ask for is bounded (MAX_*), for every list: its cost sta
 whatever the query string holds.
 """
 
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, Subquery
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters, serializers
-
-from ..models import Label, User
 
 # Longer than any name or label name: such a term could never match.
 MAX_SEARCH_LENGTH = 255
@@ -19,6 +18,8 @@ MAX_SEARCH_LENGTH = 255
 MAX_SEARCH_TERMS = 5
 MAX_ORDERING_FIELDS = 10
 MAX_VALUES = 100
+# Between the names in a user's search text (migration 0009).
+SEPARATOR = "\n"
 
 
 def distinct(values) -> list:
@@ -96,42 +97,21 @@ class EveryTermSearchFilter(BoundedSearchFilter):
     label: `ci prod` finds an API user labelled both ci and prod, where DRF asks for one label
     matching both terms.
 
-    A term is one condition on the listed row, whatever the number of terms: its name contains
-    the term, or one of its label links points among the account's labels whose name contains
-    it. That label set is computed once per term (see IsAmong), never joined to the list, so no
-    user is listed twice and the plan does not grow a join per term."""
+    A term is one condition on the listed row, whatever the number of terms and labels: the
+    user's `search_text` (its name and its labels' names, upper-cased by the database, one per
+    line; kept by the database's triggers) contains the term, upper-cased by the database too.
+    That is the match of the term, case-insensitively, in the name or in a label's name, as the
+    database compares case; a term holding a newline, which no name holds, matches nothing."""
 
     def filter_queryset(self, request, queryset, view):
-        links = User.labels.through.objects
         for term in self.get_search_terms(request):
-            labels = Label.objects.filter(account=request.user.account, name__icontains=term)
-            labelled = links.filter(
-                IsAmong(F("label_id"), Subquery(labels.order_by().values("pk"))),
-                user=OuterRef("pk"),
-            )
-            queryset = queryset.filter(Q(name__icontains=term) | Exists(labelled))
+            if SEPARATOR in term:
+                return queryset.none()
+            queryset = queryset.filter(search_text__contains=Upper(Value(term)))
         return queryset
 
     def describe_matches(self, view) -> str:
         return "the API users whose name, or the name of one of whose labels, contains every word"
-
-
-class IsAmong(Func):
-    """`column IN (subquery)` for an uncorrelated subquery inside a correlated one. PostgreSQL
-    would plan that IN as a join repeated for every outer row; `column = ANY(ARRAY(subquery))`
-    makes the subquery an init plan, run once, whose ids the outer plan then hashes or probes
-    in an index, whichever is cheaper."""
-
-    output_field = BooleanField()
-
-    def as_sql(self, compiler, connection, template="%s IN %s", **extra):
-        column, values = self.get_source_expressions()
-        column_sql, column_params = compiler.compile(column)
-        values_sql, values_params = compiler.compile(values)
-        return template % (column_sql, values_sql), (*column_params, *values_params)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
 
 
 class SearchFilter(ListOnly, EveryTermSearchFilter):

@@ -75,8 +75,8 @@ class Held:
 
 
 # The API users a write names, as the lock and the read that follows it find them, and the
-# columns read of each.
-LOCKED = Columns(User, "u")
+# columns read of each (not the search text, which only a search reads).
+LOCKED = Columns(User, "u", without=("search_text",))
 WRITABLE = "u.id {} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL"
 # PostgreSQL's row locks, in id order (two requests that share users cannot deadlock).
 LOCK = f"""
