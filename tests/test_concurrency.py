@@ -290,3 +290,52 @@ def test_renames_of_a_label_racing_patches_that_add_or_drop_it_leave_every_searc
             user.name.upper(),
             sorted(n.upper() for n in user.labels.values_list("name", flat=True)),
         )
+
+
+@pytest.mark.parametrize("action", ["rename", "delete"])
+def test_bulk_updates_racing_renames_or_deletion_of_a_label_they_give_do_not_deadlock(
+    setup, action
+):
+    """A rename of a label locks it, then its holders (their search text); a deletion too (their
+    history). A bulk update that gives the label to a user while it holds another that has it
+    locks the label first (services.api_users.api_users_bulk_update): in the other order, each
+    would wait for the other, and PostgreSQL would end one of them (a 503)."""
+    account, admin, key = setup
+    label = LabelFactory(account=account, name="shared", changed_by=admin)
+    users = [ApiUserFactory(account=account, name=f"bot-{i}") for i in range(THREADS // 2)]
+    for user in users[1::2]:
+        user.labels.set([label])
+    # A user without the label and one holding it: the bulk update locks both, then links the
+    # first to the label while the second is locked.
+    pairs = list(zip(users[::2], users[1::2], strict=False))
+
+    def bulk(index: int) -> Callable:
+        ids = [user.id for user in pairs[index % len(pairs)]]
+        body = {"ids": ids, "labels": labels("shared", f"own-{index}")}
+
+        def request() -> tuple[int, bytes]:
+            response = client_for(key).post("/api-users/bulk/update/", body)
+            return response.status_code, response.content
+
+        return request
+
+    def change_the_label(index: int) -> Callable:
+        def request() -> tuple[int, bytes]:
+            path = f"/labels/users/{label.pk}/"
+            if action == "delete":
+                response = client_for(key).delete(path)
+            else:
+                # Never back to `shared`: a bulk update creating a label of that name would
+                # wait for the rename to commit (the name's unique index) holding its users.
+                response = client_for(key).patch(path, {"name": f"shared-{index}"})
+            return response.status_code, response.content
+
+        return request
+
+    requests = [bulk(i) for i in range(THREADS // 2)]
+    requests += [change_the_label(i) for i in range(THREADS // 2)]
+    results = run_together(requests)
+
+    expected = {200, 204, 404} if action == "delete" else {200}
+    failures = [(status, content[:300]) for status, content in results if status not in expected]
+    assert not failures, failures

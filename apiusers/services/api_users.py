@@ -82,6 +82,11 @@ WRITABLE = "u.id {} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL
 LOCK = f"""
     SELECT u.id FROM apiusers_user u WHERE {WRITABLE.format("= ANY(%s)")}
     ORDER BY u.id FOR UPDATE"""  # noqa: S608
+# A bulk update's labels, share-locked before its users, as a rename or a deletion of a label
+# locks the label before its holders (services.labels); see api_users_bulk_update.
+LABELS_FIRST = """
+    SELECT l.id FROM apiusers_label l WHERE l.account_id = %s AND l.name = ANY(%s)
+    ORDER BY l.name FOR KEY SHARE"""
 
 
 @cache
@@ -108,7 +113,11 @@ def _lock_and_read_sql(vendor: str, names: bool) -> str:
 
 
 def _lock_and_read(
-    account_id: str, user_ids: Iterable[str], label_names: list[str] | None
+    account_id: str,
+    user_ids: Iterable[str],
+    label_names: list[str] | None,
+    *,
+    labels_first: bool = False,
 ) -> tuple[list[User], list[str], Held]:
     """`_lock`, then read what the write needs of the users (`Held`): the permissions of their
     roles and their labels, each a JSON array read with the user, and the account's labels
@@ -119,7 +128,8 @@ def _lock_and_read(
     one round trip, and the read starts once the lock is held, so it sees what a request that
     held the lock before wrote (in READ COMMITTED a statement sees the database as it was when
     it started; reading in the locking statement itself would miss it). SQLite serialises
-    writers: it takes no lock, and nothing changes while a write runs.
+    writers: it takes no lock, and nothing changes while a write runs. With `labels_first`,
+    the existing labels named are share-locked before the users, in the same round trip.
     """
     user_ids = list(user_ids)
     params: list = []
@@ -129,6 +139,8 @@ def _lock_and_read(
     sql = _lock_and_read_sql(connection.vendor, bool(label_names))
     with pipelined(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            if labels_first and label_names:
+                cursor.execute(LABELS_FIRST, [account_id, label_names])
             cursor.execute(LOCK, [user_ids, account_id])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -334,8 +346,16 @@ def api_users_bulk_update(
     """Apply the same update to several API users of the account, all or none: an id that names
     none of them (missing, of another account, or deleted while the request waited) is a 400 on
     `ids`; one the caller may not act on, or the last active Owner deactivated, refuses the
-    whole request."""
-    users, missing, held = _lock_and_read(account.pk, user_ids, _label_names(data))
+    whole request.
+
+    The labels named are locked before the users. A rename or a deletion of a label locks it,
+    then its holders (their search text, their history); this request, holding users of which
+    one holds the label, would otherwise wait for the label to link it to another, and the two
+    would deadlock. One user's PATCH cannot: it waits for a label only to link it to a user
+    that does not hold it, which a rename does not lock."""
+    users, missing, held = _lock_and_read(
+        account.pk, user_ids, _label_names(data), labels_first=True
+    )
     if missing:
         raise ValidationError({"ids": [does_not_exist(pk) for pk in missing]})
     _update(users, held, actor, data)

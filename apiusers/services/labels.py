@@ -75,7 +75,9 @@ def label_create(*, account: Account, actor: User, name: str, color: str) -> Lab
 def label_update(*, label: Label, actor: User, data: dict) -> Label:
     """Set the fields in `data` (name, colour). The label's row is locked first, so concurrent
     writes apply one after the other; `changed` and `changed_by` move only on an effective
-    change. The users carrying the label are not touched: their label set is the same."""
+    change. The users carrying the label are not changed (their label set is the same); a new
+    name rewrites their search text, which the database's trigger does (migration 0009), locking
+    them after the label."""
     label = get_object_or_404(Label.objects.select_for_update(), pk=label.pk)
     changes = history.diff({name: getattr(label, name) for name in data}, data)
     if changes:
