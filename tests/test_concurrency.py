@@ -339,3 +339,30 @@ def test_bulk_updates_racing_renames_or_deletion_of_a_label_they_give_do_not_dea
     expected = {200, 204, 404} if action == "delete" else {200}
     failures = [(status, content[:300]) for status, content in results if status not in expected]
     assert not failures, failures
+
+
+def test_a_rename_waits_for_a_transaction_that_links_the_label_so_neither_misses_the_other(setup):
+    """Django's foreign keys are checked at COMMIT, so a new link takes no lock on its label
+    until then: the link's trigger takes it (migration 0009). Otherwise the link's transaction
+    would write its user's text with the old name while the rename, not seeing the uncommitted
+    link, skipped that user."""
+    account, admin, _ = setup
+    label = LabelFactory(account=account, name="before", changed_by=admin)
+    user = ApiUserFactory(account=account, name="bot")
+    linking = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with linking.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(
+                "INSERT INTO apiusers_user_labels (user_id, label_id) VALUES (%s, %s)",
+                [user.pk, label.pk],
+            )
+            renaming = Together([lambda: Label.objects.filter(pk=label.pk).update(name="after")])
+            waited = wait_for_lock_waiters(1, timeout=5)
+            cursor.execute("COMMIT")
+        renaming.join()
+    finally:
+        linking.close()
+
+    assert waited
+    assert User.objects.values_list("search_text", flat=True).get(pk=user.pk) == "BOT\nAFTER"

@@ -16,9 +16,13 @@ from django.db import migrations, models
 #   services.labels.label_delete locks them), so that two renames of labels with holders in
 #   common do not deadlock.
 #
-# Every write of a link or of a label's name waits for a rename of that label or is waited for
-# by it (renaming writes the label's unique name, which conflicts with the key-share lock a
-# link's foreign key takes), so a rename and a new link never miss each other.
+# A new link and a rename of its label must not miss each other: the link's transaction would
+# write its user's text with the old name, and the rename, not seeing the uncommitted link,
+# would skip that user. Django's foreign keys are checked at COMMIT, so the link takes no lock
+# on its label before then; its trigger takes the key-share lock itself, which a rename (it
+# writes the label's unique name) waits for, or waits for the rename. A deleted link needs no
+# such lock: its user's text simply loses the label, whatever its name; taking one would
+# deadlock with a rename waiting for that user.
 
 
 def text_of(vendor: str, name: str, user_id: str) -> str:
@@ -57,6 +61,10 @@ def postgresql() -> list[str]:
         FOR EACH ROW EXECUTE FUNCTION apiusers_user_search_text()""",
         f"""CREATE FUNCTION apiusers_links_search_text() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
+            IF TG_OP = 'INSERT' THEN
+                PERFORM 1 FROM apiusers_label WHERE id IN (SELECT label_id FROM links)
+                ORDER BY id FOR KEY SHARE;
+            END IF;
             {refresh("postgresql", "id IN (SELECT user_id FROM links)")};
             RETURN NULL;
         END $$""",
