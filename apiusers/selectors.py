@@ -22,9 +22,10 @@ from .models import (
 )
 from .rows import DIALECTS, Columns, json_column
 
-KEY, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(Account, "a")
-# The caller, without the search text, which only a search reads.
-KEY_USER = Columns(User, "u", without=("search_text",))
+# A user as SQL written out reads it (the caller here, the users a write locks in
+# services.api_users): every column but the search text, which only a search reads.
+USER = Columns(User, "u", without=("search_text",))
+KEY, KEY_USER, KEY_ACCOUNT = Columns(ApiKey, "k"), USER, Columns(Account, "a")
 
 
 @cache

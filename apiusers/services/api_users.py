@@ -16,7 +16,8 @@ from rest_framework.exceptions import ValidationError
 from .. import keys, rows
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
-from ..rows import DIALECTS, Columns, json_column, list_param
+from ..rows import DIALECTS, json_column, list_param
+from ..selectors import USER
 from . import authority, history
 from .labels import labels_by_name
 
@@ -75,15 +76,16 @@ class Held:
 
 
 # The API users a write names, as the lock and the read that follows it find them, and the
-# columns read of each (not the search text, which only a search reads).
-LOCKED = Columns(User, "u", without=("search_text",))
+# columns read of each.
+LOCKED = USER
 WRITABLE = "u.id {} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL"
 # PostgreSQL's row locks, in id order (two requests that share users cannot deadlock).
 LOCK = f"""
     SELECT u.id FROM apiusers_user u WHERE {WRITABLE.format("= ANY(%s)")}
     ORDER BY u.id FOR UPDATE"""  # noqa: S608
-# A bulk update's labels, share-locked before its users, as a rename or a deletion of a label
-# locks the label before its holders (services.labels); see api_users_bulk_update.
+# A bulk update's labels, share-locked before its users, as a rename (migration 0009's trigger)
+# or a deletion (services.labels) of a label locks the label before its holders; see
+# api_users_bulk_update.
 LABELS_FIRST = """
     SELECT l.id FROM apiusers_label l WHERE l.account_id = %s AND l.name = ANY(%s)
     ORDER BY l.name FOR KEY SHARE"""
