@@ -41,6 +41,18 @@ def env_rate(name: str, default: str) -> str:
     return value
 
 
+def env_count(name: str, default: int, least: int = 1) -> int:
+    """A whole number, at least `least`."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < least:
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number of {least} or more, not {value!r}."
+        )
+    return int(value)
+
+
 def env_proxies(name: str) -> int | list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """How many proxies stand in front of the service, or their addresses and networks."""
     value = os.environ.get(name, "").strip()
@@ -142,13 +154,20 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # without a round trip (Django's CONN_HEALTH_CHECKS asks the server each time), so one
     # broken by a database restart is replaced rather than failing a request.
     DATABASES["default"]["ENGINE"] = "apiusers.postgresql"
+    # One connection per thread of a gunicorn worker is all a process can use at once. Two are
+    # kept open, or one with a single thread (a larger minimum than maximum would fail every
+    # request).
+    POOL_MAX_SIZE = env_count("DATABASE_POOL_MAX_SIZE", env_count("WEB_THREADS", 8))
+    POOL_MIN_SIZE = env_count("DATABASE_POOL_MIN_SIZE", min(2, POOL_MAX_SIZE), least=0)
+    if POOL_MIN_SIZE > POOL_MAX_SIZE:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN_SIZE ({POOL_MIN_SIZE}) must not exceed the pool's maximum size "
+            f"({POOL_MAX_SIZE}: DATABASE_POOL_MAX_SIZE, else WEB_THREADS)."
+        )
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
-            "min_size": int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
-            # One connection per thread of a gunicorn worker is all a process can use at once.
-            "max_size": int(
-                os.environ.get("DATABASE_POOL_MAX_SIZE", os.environ.get("WEB_THREADS", "8"))
-            ),
+            "min_size": POOL_MIN_SIZE,
+            "max_size": POOL_MAX_SIZE,
             # How long a request waits for a connection: with the database down, the JSON 503
             # comes this many seconds after the request.
             "timeout": DATABASE_CONNECT_TIMEOUT,

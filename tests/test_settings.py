@@ -66,8 +66,52 @@ def test_postgresql_uses_the_connection_pool():
     threads = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="4")
 
     # One connection per thread of a worker: the most a process can use at once.
-    assert "'max_size': 8" in result.stdout
-    assert "'max_size': 4" in threads.stdout
+    assert "'min_size': 2, 'max_size': 8," in result.stdout
+    assert "'min_size': 2, 'max_size': 4," in threads.stdout
+
+
+def test_a_single_threaded_worker_keeps_one_pooled_connection():
+    # The default minimum of two, above a maximum of one, made every request fail with a 500.
+    script = (
+        "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['pool'])"
+    )
+
+    one_thread = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="1")
+    one_connection = manage(
+        "shell", "--no-imports", "-c", script, **PRODUCTION, DATABASE_POOL_MAX_SIZE="1"
+    )
+
+    assert "'min_size': 1, 'max_size': 1," in one_thread.stdout
+    assert "'min_size': 1, 'max_size': 1," in one_connection.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_POOL_MIN_SIZE": "5", "DATABASE_POOL_MAX_SIZE": "4"},
+            "DATABASE_POOL_MIN_SIZE (5) must not exceed the pool's maximum size (4: "
+            "DATABASE_POOL_MAX_SIZE, else WEB_THREADS).",
+        ),
+        (
+            {"DATABASE_POOL_MAX_SIZE": "0"},
+            "DATABASE_POOL_MAX_SIZE must be a whole number of 1 or more, not '0'.",
+        ),
+        (
+            {"WEB_THREADS": "eight"},
+            "WEB_THREADS must be a whole number of 1 or more, not 'eight'.",
+        ),
+        (
+            {"DATABASE_POOL_MIN_SIZE": "-1"},
+            "DATABASE_POOL_MIN_SIZE must be a whole number of 0 or more, not '-1'.",
+        ),
+    ],
+)
+def test_impossible_pool_sizes_are_refused(env, message):
+    result = manage("check", **PRODUCTION, **env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_rate_limits_and_trusted_proxies_have_safe_defaults():
