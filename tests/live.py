@@ -30,26 +30,32 @@ def free_port() -> int:
     raise RuntimeError(f"No free port in {PORTS}")
 
 
+def environment(tmp_path: Path, **env: str) -> dict[str, str]:
+    """A live server's environment: production settings, a SQLite file in `tmp_path`, one
+    worker; `env` adds or overrides."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    return {
+        **clean,
+        "DJANGO_SECRET_KEY": "live-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_LOG_LEVEL": "ERROR",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
+        "WEB_CONCURRENCY": "1",
+        **env,
+    }
+
+
 @contextlib.contextmanager
 def gunicorn(tmp_path: Path, *args: str, **env: str):
     """Serve on a free port with a small server (one worker) and yield the port."""
     port = free_port()
     log = tmp_path / f"gunicorn-{port}.log"
     stderr = log.open("w")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     server = subprocess.Popen(
         [GUNICORN, "probely.wsgi", "-b", f"127.0.0.1:{port}", *args],
         cwd=ROOT,
-        env={
-            **clean,
-            "DJANGO_SECRET_KEY": "live-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DJANGO_LOG_LEVEL": "ERROR",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-            "WEB_CONCURRENCY": "1",
-            **env,
-        },
+        env=environment(tmp_path, **env),
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )

@@ -1,12 +1,15 @@
-"""The shipped gunicorn.conf.py: a few slow clients do not stop the others being served."""
+"""The shipped gunicorn.conf.py: a few slow clients do not stop the others being served, and
+each worker takes its share of the connections."""
 
 import json
 import socket
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from .live import get, gunicorn
+from .live import GUNICORN, ROOT, environment, get, gunicorn
 
 SLOW_STARTS = [
     b"GET /api-us",
@@ -66,3 +69,68 @@ def test_a_malformed_header_line_is_refused_and_not_logged(server):
     logged = log.read_text()
     assert "Invalid request from ip=127.0.0.1: Invalid HTTP Header\n" in logged
     assert "secret-part-of-the-key" not in logged
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The inodes of the sockets listening on 127.0.0.1:`port` (from /proc/net/tcp, where
+    state 0A is LISTEN and the local address is written in hex)."""
+    local = f"0100007F:{port:04X}"
+    rows = (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+    return {row[9] for row in rows if row[1] == local and row[3] == "0A"}
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="Reads Linux's /proc/net/tcp.")
+def test_each_worker_listens_on_a_socket_of_its_own(tmp_path):
+    """So the kernel spreads new connections over the workers: on one socket shared by all, the
+    worker awake when a client opens several connections at once takes them all."""
+    with gunicorn(tmp_path, WEB_CONCURRENCY="2") as port:
+        # The server answers once its first worker listens; the second follows.
+        deadline = time.monotonic() + 20
+        while len(listening_sockets(port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sockets = listening_sockets(port)
+        status, _ = get(port, "/healthz")
+
+    assert len(sockets) == 2
+    assert status == 200
+
+
+def test_a_port_in_use_stops_a_second_server(tmp_path):
+    """With a socket per worker (SO_REUSEPORT), the operating system would let a second server
+    share the port of a running one, and the two would split its connections."""
+    with gunicorn(tmp_path) as port:
+        second = subprocess.run(
+            [GUNICORN, "probely.wsgi", "-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        status, _ = get(port, "/healthz")
+
+    assert second.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}: Address already in use." in second.stderr
+    assert status == 200
+
+
+@pytest.mark.skipif(not Path("/proc/net/unix").exists(), reason="Reads Linux's /proc/net/unix.")
+def test_workers_share_a_unix_socket(tmp_path):
+    """A unix socket cannot be shared by SO_REUSEPORT (each worker would replace the file, and
+    only the last would be reached): the workers share the master's one."""
+    path = tmp_path / "api.sock"
+    with gunicorn(tmp_path, "-b", f"unix:{path}", WEB_CONCURRENCY="2"):
+        time.sleep(2)  # both workers booted
+        # Columns: Num RefCount Protocol Flags Type St Inode Path; 00010000 flags a listener.
+        rows = (line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:])
+        listeners = [row for row in rows if row[-1] == str(path) and row[3] == "00010000"]
+        answers = []
+        for _ in range(4):
+            with socket.socket(socket.AF_UNIX) as client:
+                client.settimeout(15)
+                client.connect(str(path))
+                client.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                answers.append(client.recv(64))
+
+    assert len(listeners) == 1
+    assert [answer[:17] for answer in answers] == [b"HTTP/1.0 200 OK\r\n"] * 4
