@@ -11,10 +11,10 @@
 #
 # Scenarios: GET and PATCH /api-users/{id}/ (the PATCH renames and sends the same 3 labels),
 # and GET /api-users/?length=100 over 100 API users with 3 labels and 2 roles each, seeded
-# through the API itself. Each line gives requests per second, p50 and p95 latency (ms) and
-# non-2xx answers; the summary gives the median of each across rounds and, with a baseline,
-# current/baseline ratios (throughput: higher is better; latency: baseline over current, so
-# higher is better too).
+# through the API itself. Each line gives requests per second, p50 and p95 latency (ms),
+# non-2xx answers and the gunicorn workers' CPU time per request (ms); the summary gives the
+# median of each across rounds and, with a baseline, current/baseline ratios (throughput:
+# higher is better; latency and CPU: baseline over current, so higher is better too).
 # Needs wrk (`apt-get install wrk`) and psql; runs both trees with this checkout's .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +49,7 @@ if [ -n "$BASELINE" ]; then
   trees=("$WORK/baseline" "$HERE")
   ports=(18701 18702)
 fi
-declare -A key target results
+declare -A key target results master
 
 # Prepare one tree: a fresh database, an Admin key, the PATCH/GET target and 100 listed users.
 prepare() {
@@ -65,6 +65,7 @@ prepare() {
   (cd "$tree" && exec "$HERE/.venv/bin/gunicorn" probely.wsgi -w 2 -b "127.0.0.1:$port" \
     >"$WORK/$name.log" 2>&1) &
   pids+=($!)
+  master[$name]=$!
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
   # Through the API, so that every tree is seeded alike: the users with labels and two roles
   # (Developer and Billing, built-in ids).
@@ -86,9 +87,24 @@ prepare() {
 }
 for i in "${!names[@]}"; do prepare "${names[$i]}" "${trees[$i]}" "${ports[$i]}"; done
 
-run() { # script name port path -> "rps p50 p95 non-2xx"
-  KEY=${key[$2]} wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" -s "bench/wrk/$1" "http://127.0.0.1:$3$4" |
-    awk '/^RESULT/ {print $2, $3, $4, $5}'
+# CPU time of a tree's gunicorn workers so far, in clock ticks (user + system, /proc).
+ticks() {
+  local total=0 pid
+  for pid in $(pgrep -P "${master[$1]}"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+run() { # script name port path -> "rps p50 p95 non-2xx cpu-ms-per-request"
+  local before out
+  before=$(ticks "$2")
+  out=$(KEY=${key[$2]} wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" -s "bench/wrk/$1" \
+    "http://127.0.0.1:$3$4" | awk '/^RESULT/ {print $2, $3, $4, $5}')
+  # The workers' CPU per request: steadier than requests a second on a machine whose speed
+  # drifts, and what the code changes.
+  awk -v out="$out" -v ticks=$(($(ticks "$2") - before)) -v hz="$(getconf CLK_TCK)" \
+    -v seconds="$SECONDS_PER_RUN" \
+    'BEGIN {split(out, f, " "); printf "%s %.2f\n", out, ticks * 1000 / hz / (f[1] * seconds)}'
 }
 for scenario in "GET one" "PATCH one" "GET list"; do
   for round in $(seq 1 "$ROUNDS"); do
@@ -101,14 +117,14 @@ for scenario in "GET one" "PATCH one" "GET list"; do
         "GET list") out=$(run get.lua "$name" "${ports[$i]}" "/api-users/?length=100") ;;
       esac
       results["$scenario/$name"]+="$out;"
-      read -r rps p50 p95 bad <<<"$out"
-      line="$line  $name $rps rps, p50 $p50 ms, p95 $p95 ms, non-2xx $bad;"
+      read -r rps p50 p95 bad cpu <<<"$out"
+      line="$line  $name $rps rps, p50 $p50 ms, p95 $p95 ms, non-2xx $bad, CPU $cpu ms;"
     done
     echo "$line"
   done
 done
 
-echo "== Medians over $ROUNDS rounds: rps, p50 ms, p95 ms, non-2xx (and current/baseline) =="
+echo "== Medians over $ROUNDS rounds: rps, p50 ms, p95 ms, non-2xx, workers' CPU ms a request (and current/baseline) =="
 for scenario in "GET one" "PATCH one" "GET list"; do
   $PY - "$scenario" "${results["$scenario/current"]}" "${results["$scenario/baseline"]:-}" <<'EOF'
 import statistics
@@ -122,8 +138,8 @@ def medians(runs):
     return [statistics.median(column) for column in zip(*rows, strict=True)]
 
 
-def shown(name, rps, p50, p95, bad):
-    return f"{name} {rps:7.1f} rps {p50:6.2f} {p95:6.2f} {bad:.0f}"
+def shown(name, rps, p50, p95, bad, cpu):
+    return f"{name} {rps:7.1f} rps {p50:6.2f} {p95:6.2f} {bad:.0f} {cpu:5.2f} ms CPU"
 
 
 now = medians(current)
@@ -132,7 +148,8 @@ if baseline:
     before = medians(baseline)
     line += (
         f"  |  {shown('baseline', *before)}  |  x{now[0] / before[0]:.2f} rps, "
-        f"x{before[1] / now[1]:.2f} p50, x{before[2] / now[2]:.2f} p95"
+        f"x{before[1] / now[1]:.2f} p50, x{before[2] / now[2]:.2f} p95, "
+        f"x{before[4] / now[4]:.2f} CPU"
     )
 print(line)
 EOF
