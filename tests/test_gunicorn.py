@@ -1,13 +1,20 @@
-"""The shipped gunicorn.conf.py: a few slow clients do not stop the others being served, and
-each worker takes its share of the connections."""
+"""The shipped gunicorn.conf.py: a few slow clients do not stop the others being served, each
+worker takes its share of the connections, and the access log writes gunicorn's lines."""
 
+import io
 import json
+import logging
+import runpy
 import socket
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from gunicorn import glogging
+from gunicorn.config import Config
 
 from .live import GUNICORN, ROOT, environment, get, gunicorn
 
@@ -19,9 +26,6 @@ SLOW_STARTS = [
 ]
 
 
-pytestmark = pytest.mark.live
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One server with the shipped settings and one worker: the worst case for slow clients."""
@@ -30,6 +34,7 @@ def server(tmp_path_factory):
         yield port, folder / f"gunicorn-{port}.log"
 
 
+@pytest.mark.live
 def test_slow_clients_do_not_hold_up_a_normal_request(server):
     """Three clients stuck in their request line, headers and body: a GET from a fourth is
     answered at once (a worker that serves one connection at a time would wait for them)."""
@@ -54,6 +59,7 @@ def test_slow_clients_do_not_hold_up_a_normal_request(server):
     assert elapsed < 5
 
 
+@pytest.mark.live
 def test_a_malformed_header_line_is_refused_and_not_logged(server):
     """gunicorn refuses it itself (HTML, see README); its log names the error, not the line."""
     port, log = server
@@ -80,6 +86,7 @@ def listening_sockets(port: int) -> set[str]:
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="Reads Linux's /proc/net/tcp.")
+@pytest.mark.live
 def test_each_worker_listens_on_a_socket_of_its_own(tmp_path):
     """So the kernel spreads new connections over the workers: on one socket shared by all, the
     worker awake when a client opens several connections at once takes them all."""
@@ -95,6 +102,7 @@ def test_each_worker_listens_on_a_socket_of_its_own(tmp_path):
     assert status == 200
 
 
+@pytest.mark.live
 def test_a_port_in_use_stops_a_second_server(tmp_path):
     """With a socket per worker (SO_REUSEPORT), the operating system would let a second server
     share the port of a running one, and the two would split its connections."""
@@ -115,6 +123,7 @@ def test_a_port_in_use_stops_a_second_server(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/proc/net/unix").exists(), reason="Reads Linux's /proc/net/unix.")
+@pytest.mark.live
 def test_workers_share_a_unix_socket(tmp_path):
     """A unix socket cannot be shared by SO_REUSEPORT (each worker would replace the file, and
     only the last would be reached): the workers share the master's one."""
@@ -134,3 +143,63 @@ def test_workers_share_a_unix_socket(tmp_path):
 
     assert len(listeners) == 1
     assert [answer[:17] for answer in answers] == [b"HTTP/1.0 200 OK\r\n"] * 4
+
+
+def access_line(logger_class, log_format: str) -> str:
+    """The access-log line `logger_class` writes for one GET, with `log_format`."""
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", log_format)
+    logger = logger_class(config)
+    written = io.StringIO()
+    logger.access_log.handlers = [logging.StreamHandler(written)]
+    response = SimpleNamespace(
+        status="200 OK", sent=731, headers=[("ETag", '"v1"'), ("X-Request-ID", "abc")]
+    )
+    request = SimpleNamespace(headers=[("HOST", "127.0.0.1"), ("USER-AGENT", 'curl "8"')])
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": '/api-users/?search="x"',
+        "PATH_INFO": "/api-users/",
+        "QUERY_STRING": 'search="x"',
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.1.2.3",
+        "HTTP_USER_AGENT": 'curl "8"',
+    }
+    logger.access(response, request, environ, timedelta(seconds=1, microseconds=2345))
+    return written.getvalue()
+
+
+SHIPPED = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+@pytest.mark.parametrize(
+    "log_format",
+    [
+        SHIPPED["access_log_format"],
+        '%(h)s %(l)s %(u)s "%(r)s" %(s)s %(b)s %(B)s "%(f)s" "%(a)s" %(m)s %(U)s %(q)s %(H)s '
+        "%(T)s %(D)s %(M)s %(L)s %({etag}o)s %({Host}i)s %({x-request-id}o)s %({nope}i)s %(zz)s",
+    ],
+)
+def test_the_access_log_writes_what_gunicorn_writes(log_format):
+    """The shipped logger works out only the fields the format prints (the shipped format's
+    directly), and writes the same line as gunicorn's own, quotes escaped alike."""
+    line = access_line(SHIPPED["Logger"], log_format)
+
+    assert line == access_line(glogging.Logger, log_format)
+    if log_format == SHIPPED["access_log_format"]:
+        assert line == '10.1.2.3 "GET /api-users/?search=\\"x\\" HTTP/1.1" 200 731 1002ms\n'
+
+
+def test_the_access_log_skips_the_probes():
+    config = Config()
+    config.set("accesslog", "-")
+    logger = SHIPPED["Logger"](config)
+    written = io.StringIO()
+    logger.access_log.handlers = [logging.StreamHandler(written)]
+    response = SimpleNamespace(status="200 OK", sent=20, headers=[])
+    for path in ("/healthz", "/readyz", "/metrics"):
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", "RAW_URI": path}
+        logger.access(response, SimpleNamespace(headers=[]), environ, timedelta(0))
+
+    assert written.getvalue() == ""
