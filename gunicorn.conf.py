@@ -27,10 +27,12 @@ preload_app = True
 # connections over them. On one shared socket, the worker that happens to be awake when
 # connections arrive together takes them all and keeps them alive: a client opening eight at
 # once had all of them served by one of two workers in about one run of three, at half the
-# throughput. The price: connections still waiting in a worker's queue when it exits are reset,
-# and the operating system lets another server that asks for the same port share it, which
-# `claim_ports` below forbids. See README, "Running in production".
-reuse_port = True
+# throughput. The price: connections still waiting in a worker's queue when it exits are reset;
+# the operating system lets another server that asks for the same port share it, which
+# `claim_ports` below forbids; and gunicorn cannot re-execute itself in place (USR2) without a
+# socket of its own. WEB_REUSE_PORT=false shares one socket again. See README, "Running in
+# production".
+reuse_port = os.environ.get("WEB_REUSE_PORT", "true").lower() not in {"0", "false", "no", "off"}
 
 # A worker whose main loop is silent this long is killed. PostgreSQL's lock and statement
 # timeouts and the connection pool's wait (probely/settings.py) end well before, with a JSON 503.
@@ -124,7 +126,8 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # run are not added in (only its *.db files are removed), and a dead worker's live values are
 # dropped when it exits.
 def on_starting(server):
-    claim_ports(server)
+    if server.cfg.reuse_port:
+        claim_ports(server)
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -143,6 +146,8 @@ def claim_ports(server):
     if handed_over or not all(isinstance(address, tuple) for address in addresses):
         server.cfg.set("reuse_port", False)
         return
+    listening = ", ".join(f"http://{host}:{port}" for host, port in addresses)
+    server.log.info("Each worker listens on %s with a socket of its own (reuse_port)", listening)
     for host, port in addresses:
         family = socket.AF_INET6 if util.is_ipv6(host) else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:
