@@ -121,13 +121,13 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "").lower() in {"1", "true", "ye
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
-# Prometheus metrics across workers (README, "Health, logs and metrics"): each worker writes its
-# values to files in PROMETHEUS_MULTIPROC_DIR. The folder starts empty, so counts from an earlier
-# run are not added in (only its *.db files are removed), and a dead worker's live values are
-# dropped when it exits.
 def on_starting(server):
     if server.cfg.reuse_port:
         claim_ports(server)
+    # Prometheus metrics across workers (README, "Health, logs and metrics"): each worker writes
+    # its values to files in PROMETHEUS_MULTIPROC_DIR. The folder starts empty, so counts from an
+    # earlier run are not added in (only its *.db files are removed), and a dead worker's live
+    # values are dropped when it exits.
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
@@ -139,11 +139,10 @@ def claim_ports(server):
     """With reuse_port, a port that another server already listens on (with SO_REUSEPORT, as a
     second copy of this one does) would be shared with it rather than refused. Each address is
     bound here once without that option first, so that a port in use stops this server at
-    start. A unix socket or a socket handed over (systemd, a re-executed master) cannot be
-    shared that way: with one, the workers share the master's sockets as they would without."""
+    start. A unix socket or sockets handed over by systemd cannot be shared that way: with
+    them, the workers share the master's sockets as they would without."""
     addresses = server.cfg.address
-    handed_over = os.environ.get("LISTEN_FDS") or os.environ.get("GUNICORN_FD")
-    if handed_over or not all(isinstance(address, tuple) for address in addresses):
+    if os.environ.get("LISTEN_FDS") or not all(isinstance(a, tuple) for a in addresses):
         server.cfg.set("reuse_port", False)
         return
     listening = ", ".join(f"http://{host}:{port}" for host, port in addresses)
