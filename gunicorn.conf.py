@@ -145,7 +145,10 @@ def claim_ports(server):
     if os.environ.get("LISTEN_FDS") or not all(isinstance(a, tuple) for a in addresses):
         server.cfg.set("reuse_port", False)
         return
-    listening = ", ".join(f"http://{host}:{port}" for host, port in addresses)
+    listening = ", ".join(
+        f"http://[{host}]:{port}" if util.is_ipv6(host) else f"http://{host}:{port}"
+        for host, port in addresses
+    )
     server.log.info("Each worker listens on %s with a socket of its own (reuse_port)", listening)
     for host, port in addresses:
         family = socket.AF_INET6 if util.is_ipv6(host) else socket.AF_INET
