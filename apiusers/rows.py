@@ -117,7 +117,10 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
 def update(model: type[models.Model], pks: list, values: dict) -> None:
     """UPDATE the rows of these primary keys, setting each field named in `values` (a foreign
     key takes the related instance or its key): `QuerySet.update` without compiling a query
-    each time."""
+    each time. One row is named by `=`, not matched in a list: PostgreSQL plans a prepared
+    `= ANY(array)` afresh on every run (it cannot tell the array's length from a generic plan,
+    so a custom plan always looks cheaper), while `= key` keeps its generic plan, and a PATCH's
+    UPDATE runs while it holds the user's row lock."""
     fields = [_column(model, name) for name in values]
     params = [
         field.get_db_prep_save(
@@ -127,20 +130,23 @@ def update(model: type[models.Model], pks: list, values: dict) -> None:
         )
         for field, value in zip(fields, values.values(), strict=True)
     ]
+    one = len(pks) == 1
     with connection.cursor() as cursor:
         cursor.execute(
-            _update_sql(model, tuple(values), connection.vendor), [*params, list_param(pks)]
+            _update_sql(model, tuple(values), connection.vendor, one),
+            [*params, pks[0] if one else list_param(pks)],
         )
 
 
 @cache
-def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) -> str:
+def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str, one: bool) -> str:
     meta = model._meta
     assignments = ", ".join(f'"{_column(model, name).column}" = %s' for name in names)
+    match = "= %s" if one else DIALECTS[vendor]["in"]
     # Names from the model only; every value is a parameter.
     return (
         f'UPDATE "{meta.db_table}" SET {assignments} '  # noqa: S608
-        f'WHERE "{meta.pk.column}" {DIALECTS[vendor]["in"]}'
+        f'WHERE "{meta.pk.column}" {match}'
     )
 
 

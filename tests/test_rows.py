@@ -97,12 +97,51 @@ def test_update_sets_the_named_fields_of_the_named_rows_only(account, actor):
     assert read(User, untouched.pk) == before
 
 
+def test_update_sets_one_row(account, actor):
+    target, untouched = ApiUserFactory.create_batch(2, account=account)
+    before = read(User, untouched.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        rows.update(User, [target.pk], {"name": "renamed", "changed_by": actor})
+
+    assert len(queries) == 1
+    assert "ANY" not in queries[0]["sql"]
+    assert "json_each" not in queries[0]["sql"]
+    target.refresh_from_db()
+    assert (target.name, target.changed_by_id) == ("renamed", actor.pk)
+    assert read(User, untouched.pk) == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Plan caching: PostgreSQL.")
+def test_a_one_row_update_keeps_its_generic_plan(api_user, actor):
+    """psycopg prepares a statement after its fifth run; PostgreSQL plans it afresh for its
+    first five runs, then keeps a generic plan unless a custom one looks cheaper, which it
+    does for `= ANY(array)` once the table has rows and statistics: a PATCH's UPDATE was
+    planned on each of its runs."""
+    ApiUserFactory.create_batch(300, account=api_user.account)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE apiusers_user")
+    for n in range(12):
+        rows.update(User, [api_user.pk], {"name": f"renamed-{n}", "changed_by": actor})
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            'WHERE statement LIKE \'UPDATE "apiusers_user" SET "name" = $1%\''
+        )
+        (generic, custom), *others = cursor.fetchall()
+
+    assert others == []
+    assert custom == 5, (generic, custom)
+    assert generic >= 1
+
+
 def test_the_statements_are_built_once():
     rows._insert_sql.cache_clear()
     rows._update_sql.cache_clear()
     for _ in range(3):
         rows._insert_sql(Change, 1)
-        rows._update_sql(User, ("name",), connection.vendor)
+        rows._update_sql(User, ("name",), connection.vendor, False)
     assert rows._insert_sql.cache_info().misses == 1
     assert rows._update_sql.cache_info().misses == 1
 
