@@ -14,6 +14,7 @@ from django.db import connection
 
 from . import keys, selectors
 from .models import Account
+from .rows import keys_param, matching
 
 
 def timestamp(column: str) -> str:
@@ -92,12 +93,17 @@ FIELDS = {
         ORDER BY k.created DESC, k.id LIMIT 1), '')""",
 }
 
-QUERY = f"""
+# By whether it reads one API user (`rows.matching`).
+QUERY = {
+    one: f"""
     SELECT u.id, {json_object(FIELDS)}
     FROM apiusers_user u
     JOIN apiusers_user uc ON uc.id = u.changed_by_id
-    WHERE u.id = ANY(%s) AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL
+    WHERE u.id {matching("postgresql", one)} AND u.account_id = %s AND u.is_apiuser
+        AND u.deleted IS NULL
 """
+    for one in (True, False)
+}
 
 
 def api_users(account: Account, ids: list[str]) -> list[dict]:
@@ -114,7 +120,7 @@ def pending_api_users(account: Account, ids: list[str]) -> Callable[[], list[dic
         found = serialized(account, ids)
         return lambda: found
     cursor = connection.cursor()
-    cursor.execute(QUERY, [list(ids), account.pk])
+    cursor.execute(QUERY[len(ids) == 1], [keys_param(list(ids)), account.pk])
 
     def read() -> list[dict]:
         with cursor:

@@ -39,6 +39,20 @@ def list_param(values: list[str]) -> list[str] | str:
     return values if connection.vendor == "postgresql" else json.dumps(values)
 
 
+def matching(vendor: str, one: bool) -> str:
+    """How a column is matched against keys given as one parameter (`keys_param`): `= %s` for a
+    single key, else `DIALECTS`' `in`. PostgreSQL keeps a prepared statement's generic plan
+    only while a custom plan does not look cheaper, and for `= ANY($1)` one always does once a
+    table has statistics (a generic plan cannot know the array holds one key): the statement
+    was planned afresh on every run, while `= $1` is planned once per connection."""
+    return "= %s" if one else DIALECTS[vendor]["in"]
+
+
+def keys_param(keys: list):
+    """The parameter `matching` takes for these keys: the key itself, or the list."""
+    return keys[0] if len(keys) == 1 else list_param(keys)
+
+
 def json_column(value):
     """A JSON column: parsed already (PostgreSQL's json) or text (SQLite); NULL is empty."""
     return json.loads(value) if isinstance(value, str) else value or []
@@ -117,10 +131,8 @@ def _insert_sql(model: type[models.Model], rows: int) -> str:
 def update(model: type[models.Model], pks: list, values: dict) -> None:
     """UPDATE the rows of these primary keys, setting each field named in `values` (a foreign
     key takes the related instance or its key): `QuerySet.update` without compiling a query
-    each time. One row is named by `=`, not matched in a list: PostgreSQL plans a prepared
-    `= ANY(array)` afresh on every run (it cannot tell the array's length from a generic plan,
-    so a custom plan always looks cheaper), while `= key` keeps its generic plan, and a PATCH's
-    UPDATE runs while it holds the user's row lock."""
+    each time. One row is named by `=` (`matching`): a PATCH's UPDATE runs while it holds the
+    user's row lock."""
     fields = [_column(model, name) for name in values]
     params = [
         field.get_db_prep_save(
@@ -130,11 +142,10 @@ def update(model: type[models.Model], pks: list, values: dict) -> None:
         )
         for field, value in zip(fields, values.values(), strict=True)
     ]
-    one = len(pks) == 1
     with connection.cursor() as cursor:
         cursor.execute(
-            _update_sql(model, tuple(values), connection.vendor, one),
-            [*params, pks[0] if one else list_param(pks)],
+            _update_sql(model, tuple(values), connection.vendor, len(pks) == 1),
+            [*params, keys_param(pks)],
         )
 
 
@@ -142,11 +153,10 @@ def update(model: type[models.Model], pks: list, values: dict) -> None:
 def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str, one: bool) -> str:
     meta = model._meta
     assignments = ", ".join(f'"{_column(model, name).column}" = %s' for name in names)
-    match = "= %s" if one else DIALECTS[vendor]["in"]
     # Names from the model only; every value is a parameter.
     return (
         f'UPDATE "{meta.db_table}" SET {assignments} '  # noqa: S608
-        f'WHERE "{meta.pk.column}" {match}'
+        f'WHERE "{meta.pk.column}" {matching(vendor, one)}'
     )
 
 

@@ -122,3 +122,37 @@ def test_bulk_update_queries_do_not_grow_with_users(
         "renamed"
     }
     assert User.labels.through.objects.filter(user__in=users).count() == 3 * n_users
+
+
+# The statements of a GET and of a PATCH of one API user, as PostgreSQL holds them prepared.
+ONE_USER_STATEMENTS = {
+    "the key lookup": 'SELECT k."id", k."user_id"',
+    "the row lock": "SELECT u.id FROM apiusers_user u WHERE u.id = $1 AND",
+    "the read under the lock": "WHERE ur.user_id = u.id) AS held",
+    "the representation": "json_build_object('id', u.id",
+    "the UPDATE": 'UPDATE "apiusers_user" SET "name" = $1, "changed" = $2',
+}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="Plan caching: PostgreSQL.")
+def test_one_users_statements_keep_their_generic_plans(admin_client, account, api_user):
+    """psycopg prepares a statement after its fifth run; PostgreSQL plans it afresh for its
+    first five runs, then keeps a generic plan unless a custom one looks cheaper. For
+    `u.id = ANY($1)` one always did once the table had statistics (a generic plan cannot know
+    the array holds one key): the PATCH's lock, read, UPDATE and answer, and the GET's
+    representation, were planned on every run."""
+    ApiUserFactory.create_batch(300, account=account)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    for n in range(12):
+        assert admin_client.get(url(api_user)).status_code == 200
+        assert admin_client.patch(url(api_user), {"name": f"renamed-{n}"}).status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+
+    for name, text in ONE_USER_STATEMENTS.items():
+        plans = [(generic, custom) for statement, generic, custom in prepared if text in statement]
+        assert plans, f"{name} is not prepared"
+        assert all(generic > 0 and custom <= 5 for generic, custom in plans), (name, plans)

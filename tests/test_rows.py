@@ -112,30 +112,6 @@ def test_update_sets_one_row(account, actor):
     assert read(User, untouched.pk) == before
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="Plan caching: PostgreSQL.")
-def test_a_one_row_update_keeps_its_generic_plan(api_user, actor):
-    """psycopg prepares a statement after its fifth run; PostgreSQL plans it afresh for its
-    first five runs, then keeps a generic plan unless a custom one looks cheaper, which it
-    does for `= ANY(array)` once the table has rows and statistics: a PATCH's UPDATE was
-    planned on each of its runs."""
-    ApiUserFactory.create_batch(300, account=api_user.account)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE apiusers_user")
-    for n in range(12):
-        rows.update(User, [api_user.pk], {"name": f"renamed-{n}", "changed_by": actor})
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-            'WHERE statement LIKE \'UPDATE "apiusers_user" SET "name" = $1%\''
-        )
-        (generic, custom), *others = cursor.fetchall()
-
-    assert others == []
-    assert custom == 5, (generic, custom)
-    assert generic >= 1
-
-
 def test_the_statements_are_built_once():
     rows._insert_sql.cache_clear()
     rows._update_sql.cache_clear()

@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from .. import keys, rows
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
-from ..rows import DIALECTS, json_column, list_param
+from ..rows import DIALECTS, json_column, keys_param, list_param, matching
 from ..selectors import USER
 from . import authority, history
 from .labels import labels_by_name
@@ -79,10 +79,14 @@ class Held:
 # columns read of each.
 LOCKED = USER
 WRITABLE = "u.id {} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL"
-# PostgreSQL's row locks, in id order (two requests that share users cannot deadlock).
-LOCK = f"""
-    SELECT u.id FROM apiusers_user u WHERE {WRITABLE.format("= ANY(%s)")}
+# PostgreSQL's row locks, in id order (two requests that share users cannot deadlock); by
+# whether they are one user's (`rows.matching`).
+LOCK = {
+    one: f"""
+    SELECT u.id FROM apiusers_user u WHERE {WRITABLE.format(matching("postgresql", one))}
     ORDER BY u.id FOR UPDATE"""  # noqa: S608
+    for one in (True, False)
+}
 # A bulk update's labels, share-locked before its users, as a rename (migration 0009's trigger)
 # or a deletion (services.labels) of a label locks the label before its holders; see
 # api_users_bulk_update.
@@ -92,9 +96,10 @@ LABELS_FIRST = """
 
 
 @cache
-def _lock_and_read_sql(vendor: str, names: bool) -> str:
-    """The statement of `_lock_and_read`; `names`: whether it reads labels by name. Built from
-    the constants above only: every value is a parameter."""
+def _lock_and_read_sql(vendor: str, names: bool, one: bool) -> str:
+    """The statement of `_lock_and_read`; `names`: whether it reads labels by name; `one`:
+    whether it reads one user. Built from the constants above only: every value is a
+    parameter."""
     words = DIALECTS[vendor]
     array, match = words["array"].format, words["in"]
     label = words["object"].format("'id', l.id, 'name', l.name")
@@ -110,7 +115,7 @@ def _lock_and_read_sql(vendor: str, names: bool) -> str:
                 JOIN apiusers_label l ON l.id = ul.label_id WHERE ul.user_id = u.id) AS labelled,
             {named} AS named
         FROM apiusers_user u
-        WHERE {WRITABLE.format(match)}
+        WHERE {WRITABLE.format(matching(vendor, one))}
         ORDER BY u.id"""  # noqa: S608
 
 
@@ -137,13 +142,14 @@ def _lock_and_read(
     params: list = []
     if label_names:
         params += [account_id, list_param(label_names)]
-    params += [list_param(user_ids), account_id]
-    sql = _lock_and_read_sql(connection.vendor, bool(label_names))
+    one = len(user_ids) == 1
+    params += [keys_param(user_ids), account_id]
+    sql = _lock_and_read_sql(connection.vendor, bool(label_names), one)
     with pipelined(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             if labels_first and label_names:
                 cursor.execute(LABELS_FIRST, [account_id, label_names])
-            cursor.execute(LOCK, [user_ids, account_id])
+            cursor.execute(LOCK[one], [keys_param(user_ids), account_id])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     users: list[User] = []
