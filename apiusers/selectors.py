@@ -25,7 +25,7 @@ from .rows import DIALECTS, Columns, json_column
 # A user as SQL written out reads it (the caller here, the users a write locks in
 # services.api_users): every column but the search text, which only a search reads.
 USER = Columns(User, "u", without=("search_text",))
-KEY, KEY_USER, KEY_ACCOUNT = Columns(ApiKey, "k"), USER, Columns(Account, "a")
+KEY, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(Account, "a")
 
 
 @cache
@@ -34,7 +34,7 @@ def _key_sql(vendor: str) -> str:
     of the user's account-tier roles as one JSON array."""
     grants = DIALECTS[vendor]["array"].format("r.permissions")
     return f"""
-        SELECT {KEY.sql}, {KEY_USER.sql}, {KEY_ACCOUNT.sql}, (
+        SELECT {KEY.sql}, {USER.sql}, {KEY_ACCOUNT.sql}, (
             SELECT {grants}
             FROM apiusers_userrole ur JOIN apiusers_role r ON r.id = ur.role_id
             WHERE ur.user_id = u.id AND ur.tier = %s)
@@ -55,9 +55,9 @@ def usable_key(prefix: str) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    split, end = len(KEY), len(KEY) + len(KEY_USER)
+    split, end = len(KEY), len(KEY) + len(USER)
     api_key = cast(ApiKey, KEY.instance(row[:split], connection))
-    user = cast(User, KEY_USER.instance(row[split:end], connection))
+    user = cast(User, USER.instance(row[split:end], connection))
     user.account = cast(Account, KEY_ACCOUNT.instance(row[end:-1], connection))
     api_key.user = user
     remember_permissions(user, json_column(row[-1]))

@@ -75,9 +75,8 @@ class Held:
     named: dict[str, str] | None
 
 
-# The API users a write names, as the lock and the read that follows it find them, and the
-# columns read of each.
-LOCKED = USER
+# The API users a write names, as the lock and the read that follows it find them (their
+# columns: selectors.USER).
 WRITABLE = "u.id {} AND u.account_id = %s AND u.is_apiuser AND u.deleted IS NULL"
 # PostgreSQL's row locks, in id order (two requests that share users cannot deadlock); by
 # whether they are one user's (`rows.matching`).
@@ -108,7 +107,7 @@ def _lock_and_read_sql(vendor: str, names: bool, one: bool) -> str:
         named = f"""(SELECT {array(label)} FROM apiusers_label l
             WHERE l.account_id = %s AND l.name {match})"""  # noqa: S608
     return f"""
-        SELECT {LOCKED.sql},
+        SELECT {USER.sql},
             (SELECT {array("r.permissions")} FROM apiusers_userrole ur
                 JOIN apiusers_role r ON r.id = ur.role_id WHERE ur.user_id = u.id) AS held,
             (SELECT {array(label)} FROM apiusers_user_labels ul
@@ -142,21 +141,21 @@ def _lock_and_read(
     params: list = []
     if label_names:
         params += [account_id, list_param(label_names)]
-    one = len(user_ids) == 1
-    params += [keys_param(user_ids), account_id]
+    one, keys = len(user_ids) == 1, keys_param(user_ids)
+    params += [keys, account_id]
     sql = _lock_and_read_sql(connection.vendor, bool(label_names), one)
     with pipelined(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             if labels_first and label_names:
                 cursor.execute(LABELS_FIRST, [account_id, label_names])
-            cursor.execute(LOCK[one], [keys_param(user_ids), account_id])
+            cursor.execute(LOCK[one], [keys, account_id])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     users: list[User] = []
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
     for row in rows:
-        user = cast(User, LOCKED.instance(row[: len(LOCKED)], connection))
-        grants, labelled = (json_column(value) for value in row[len(LOCKED) : -1])
+        user = cast(User, USER.instance(row[: len(USER)], connection))
+        grants, labelled = (json_column(value) for value in row[len(USER) : -1])
         users.append(user)
         held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
         held.labels[user.pk] = {label["id"]: label["name"] for label in labelled}
