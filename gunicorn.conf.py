@@ -2,7 +2,9 @@
 
 Threaded workers: a client that sends its request slowly holds one thread, not a whole worker,
 so a few such clients do not stop the others being served. Many of them are the business of the
-buffering reverse proxy that production runs behind (README, "Running in production").
+buffering reverse proxy that production runs behind (README, "Running in production"). The
+threads wait for clients; the application runs one request of a worker at a time
+(WEB_ACTIVE_REQUESTS, apiusers/turns.py).
 """
 
 import os

@@ -7,6 +7,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 from rest_framework.response import Response
 
+from .bodies import chunked, read_at_most
 from .exceptions import RequestTooLarge, UnexpectedError
 
 
@@ -70,8 +71,7 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        codings = request.META.get("HTTP_TRANSFER_ENCODING", "").lower().split(",")
-        if "chunked" in (coding.strip() for coding in codings):
+        if chunked(request.META):
             if not request.META.get("wsgi.input_terminated"):
                 return json_error(LENGTH_REQUIRED, 411)
             body = read_at_most(request.META["wsgi.input"], limit)
@@ -90,14 +90,3 @@ class BodySizeLimitMiddleware:
 
 
 LENGTH_REQUIRED = "A chunked body needs Content-Length on this server."
-
-
-def read_at_most(stream, limit: int | None) -> bytes:
-    """All of `stream`, or its first `limit + 1` bytes: enough to tell that it is too large."""
-    if limit is None:
-        return stream.read()
-    parts, size = [], 0
-    while size <= limit and (part := stream.read(limit + 1 - size)):
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)

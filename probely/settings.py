@@ -133,6 +133,10 @@ TEMPLATES = [
     },
 ]
 
+# How many requests each server process runs at once (apiusers/turns.py); its other threads wait
+# for their clients (gunicorn.conf.py).
+WEB_ACTIVE_REQUESTS = env_count("WEB_ACTIVE_REQUESTS", 1)
+
 # SQLite is the embedded default; DATABASE_URL=postgres://... selects PostgreSQL, which is what
 # production runs. PostgreSQL connections come from Django's pool (persistent, health-checked).
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -154,11 +158,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # without a round trip (Django's CONN_HEALTH_CHECKS asks the server each time), so one
     # broken by a database restart is replaced rather than failing a request.
     DATABASES["default"]["ENGINE"] = "apiusers.postgresql"
-    # One connection per thread of a gunicorn worker is all a process can use at once. Two are
-    # kept open, or one with a single thread (a larger minimum than maximum would fail every
-    # request).
+    # A worker runs WEB_ACTIVE_REQUESTS requests at once (apiusers/turns.py), each on a
+    # connection it gives back before the next request's turn: the pool keeps that many open,
+    # and the next request takes the one just used (with more kept, the pool hands them out in
+    # turn, and a PATCH cost more). It may grow to one per thread of the worker, the most a
+    # process can use at once, when a request finds none (see reconnect_timeout below).
     POOL_MAX_SIZE = env_count("DATABASE_POOL_MAX_SIZE", env_count("WEB_THREADS", 8))
-    POOL_MIN_SIZE = env_count("DATABASE_POOL_MIN_SIZE", min(2, POOL_MAX_SIZE), least=0)
+    POOL_MIN_SIZE = env_count(
+        "DATABASE_POOL_MIN_SIZE", min(WEB_ACTIVE_REQUESTS, POOL_MAX_SIZE), least=0
+    )
     if POOL_MIN_SIZE > POOL_MAX_SIZE:
         raise ImproperlyConfigured(
             f"DATABASE_POOL_MIN_SIZE ({POOL_MIN_SIZE}) must not exceed the pool's maximum size "
@@ -171,6 +179,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             # How long a request waits for a connection: with the database down, the JSON 503
             # comes this many seconds after the request.
             "timeout": DATABASE_CONNECT_TIMEOUT,
+            # A connection attempt that fails is not retried later by the pool, whose retries
+            # wait longer and longer (1, 2, 4... s) and meanwhile stop it opening another:
+            # after an outage, requests waited for the next retry. The next request that
+            # finds no connection tries again at once.
+            "reconnect_timeout": 0,
         },
         # libpq's own bound on one connection attempt (a host that does not answer at all).
         "connect_timeout": max(2, math.ceil(DATABASE_CONNECT_TIMEOUT)),

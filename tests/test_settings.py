@@ -63,26 +63,16 @@ def test_postgresql_uses_the_connection_pool():
     )
 
     result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
-    threads = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="4")
+    four = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_ACTIVE_REQUESTS="4")
+    threads = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="2")
+    sized = manage("shell", "--no-imports", "-c", script, **PRODUCTION, DATABASE_POOL_MAX_SIZE="1")
 
-    # One connection per thread of a worker: the most a process can use at once.
-    assert "'min_size': 2, 'max_size': 8," in result.stdout
-    assert "'min_size': 2, 'max_size': 4," in threads.stdout
-
-
-def test_a_single_threaded_worker_keeps_one_pooled_connection():
-    # The default minimum of two, above a maximum of one, made every request fail with a 500.
-    script = (
-        "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['pool'])"
-    )
-
-    one_thread = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="1")
-    one_connection = manage(
-        "shell", "--no-imports", "-c", script, **PRODUCTION, DATABASE_POOL_MAX_SIZE="1"
-    )
-
-    assert "'min_size': 1, 'max_size': 1," in one_thread.stdout
-    assert "'min_size': 1, 'max_size': 1," in one_connection.stdout
+    # Kept open: one connection per request a worker runs at once (probely/wsgi.py), one by
+    # default. At most: one per thread. A minimum above the maximum made every request fail.
+    assert "'min_size': 1, 'max_size': 8," in result.stdout
+    assert "'min_size': 4, 'max_size': 8," in four.stdout
+    assert "'min_size': 1, 'max_size': 2," in threads.stdout
+    assert "'min_size': 1, 'max_size': 1," in sized.stdout
 
 
 @pytest.mark.parametrize(
@@ -98,8 +88,16 @@ def test_a_single_threaded_worker_keeps_one_pooled_connection():
             "DATABASE_POOL_MAX_SIZE must be a whole number of 1 or more, not '0'.",
         ),
         (
+            {"WEB_ACTIVE_REQUESTS": "eight"},
+            "WEB_ACTIVE_REQUESTS must be a whole number of 1 or more, not 'eight'.",
+        ),
+        (
             {"WEB_THREADS": "eight"},
             "WEB_THREADS must be a whole number of 1 or more, not 'eight'.",
+        ),
+        (
+            {"WEB_ACTIVE_REQUESTS": "0"},
+            "WEB_ACTIVE_REQUESTS must be a whole number of 1 or more, not '0'.",
         ),
         (
             {"DATABASE_POOL_MIN_SIZE": "-1"},
@@ -107,7 +105,7 @@ def test_a_single_threaded_worker_keeps_one_pooled_connection():
         ),
     ],
 )
-def test_impossible_pool_sizes_are_refused(env, message):
+def test_impossible_pool_sizes_and_turns_are_refused(env, message):
     result = manage("check", **PRODUCTION, **env)
 
     assert result.returncode != 0
