@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import threading
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.db import connections
 
 from .bodies import chunked, read_at_most
 from .exceptions import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 # The probes that never ask the database are answered at once, even while a request holds the
 # turn waiting on it: a liveness probe must not fail, and get the server restarted, because the
@@ -49,6 +52,13 @@ class Turns:
             return self.application(environ, start_response)
         read_body(environ)
         if not self.turns.acquire(timeout=self.wait):
+            # Before the middleware that logs and counts requests: said here, or never.
+            logger.warning(
+                "%s %s 503: no turn within %s s",
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                self.wait,
+            )
             start_response(
                 "503 Service Unavailable",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(UNAVAILABLE)))],

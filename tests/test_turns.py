@@ -111,7 +111,7 @@ def test_the_probes_that_ask_no_database_need_no_turn():
         busy.join(timeout=10)
 
 
-def test_a_request_that_waits_too_long_for_its_turn_is_a_503():
+def test_a_request_that_waits_too_long_for_its_turn_is_a_503(caplog):
     held, release = threading.Event(), threading.Event()
     recorder = Recorder(inside=lambda: first_waits(held, release))
     turns = Turns(recorder, 1, 0.2)
@@ -137,6 +137,9 @@ def test_a_request_that_waits_too_long_for_its_turn_is_a_503():
         "detail": "The service is temporarily unavailable. Try again later."
     }
     assert recorder.bodies == [b""]  # the application never saw it
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "PATCH / 503: no turn within 0.2 s")
+    ]
     # The turn is free again.
     assert call(turns, environ(b"{}")) == [b"done"]
 
