@@ -8,6 +8,14 @@ def chunked(environ) -> bool:
     return "chunked" in (coding.strip() for coding in codings)
 
 
+def declared_length(environ) -> int | None:
+    """The body's length as `Content-Length` declares it (0 without one); None if malformed."""
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
 def read_at_most(stream, limit: int | None) -> bytes:
     """All of `stream`, or its first `limit + 1` bytes: enough to tell that it is too large."""
     if limit is None:

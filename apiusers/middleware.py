@@ -7,7 +7,7 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 from rest_framework.response import Response
 
-from .bodies import chunked, read_at_most
+from .bodies import chunked, declared_length, read_at_most
 from .exceptions import RequestTooLarge, UnexpectedError
 
 
@@ -79,11 +79,8 @@ class BodySizeLimitMiddleware:
             request.META["CONTENT_LENGTH"] = str(length)
             # What WSGIRequest builds from CONTENT_LENGTH, which it read before this ran.
             request._stream = LimitedStream(io.BytesIO(body), length)
-        else:
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                return json_error(DETAILS[400], 400)
+        elif (length := declared_length(request.META)) is None:
+            return json_error(DETAILS[400], 400)
         if limit is not None and length > limit:
             return json_error(DETAILS[413], 413)
         return self.get_response(request)

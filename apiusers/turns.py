@@ -8,7 +8,7 @@ import threading
 from django.conf import settings
 from django.db import connections
 
-from .bodies import chunked, read_at_most
+from .bodies import chunked, declared_length, read_at_most
 from .exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -81,11 +81,8 @@ def read_body(environ) -> None:
             return
         body = read_at_most(stream, limit)
     else:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return
-        if length <= 0 or (limit is not None and length > limit):
+        length = declared_length(environ)
+        if not length or length < 0 or (limit is not None and length > limit):
             return
         body = stream.read(length)
     environ["wsgi.input"] = io.BytesIO(body)

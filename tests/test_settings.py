@@ -67,7 +67,7 @@ def test_postgresql_uses_the_connection_pool():
     threads = manage("shell", "--no-imports", "-c", script, **PRODUCTION, WEB_THREADS="2")
     sized = manage("shell", "--no-imports", "-c", script, **PRODUCTION, DATABASE_POOL_MAX_SIZE="1")
 
-    # Kept open: one connection per request a worker runs at once (probely/wsgi.py), one by
+    # Kept open: one connection per request a worker runs at once (apiusers/turns.py), one by
     # default. At most: one per thread. A minimum above the maximum made every request fail.
     assert "'min_size': 1, 'max_size': 8," in result.stdout
     assert "'min_size': 4, 'max_size': 8," in four.stdout
