@@ -1,5 +1,5 @@
-"""The model serializers' fields are built from the model once per class, and each instance
-validates with its own copy."""
+"""The model serializers' fields and validators are built from the model once per class, and
+each instance validates with its own copy of the fields and its own list of validators."""
 
 import pytest
 from rest_framework import serializers
@@ -62,3 +62,32 @@ def test_a_subclass_changes_its_copy_only():
     assert ApiUserBulkUpdateInputSerializer().fields["name"].required is False
     assert ApiUserUpdateInputSerializer().fields["name"].required is True
     assert ApiUserBulkUpdateInputSerializer().fields["name"].required is False
+
+
+@pytest.fixture
+def validator_builds(monkeypatch):
+    """How many times DRF's ModelSerializer looked for a model's validators, per class."""
+    counted: dict[type, int] = {}
+    find = serializers.ModelSerializer.get_validators
+
+    def counting(self):
+        counted[type(self)] = counted.get(type(self), 0) + 1
+        return find(self)
+
+    for cls in (ApiUserUpdateInputSerializer, LabelInputSerializer):
+        monkeypatch.delattr(cls, "_built_validators", raising=False)
+    monkeypatch.setattr(serializers.ModelSerializer, "get_validators", counting)
+    return counted
+
+
+def test_validators_are_found_once_per_class(validator_builds):
+    for _ in range(3):
+        serializer = ApiUserUpdateInputSerializer(data={"name": "a", "labels": LABELS})
+        assert serializer.is_valid(), serializer.errors
+    assert validator_builds == {ApiUserUpdateInputSerializer: 1, LabelInputSerializer: 1}
+
+
+def test_each_instance_has_its_own_list_of_validators(validator_builds):
+    first = ApiUserUpdateInputSerializer()
+    first.validators.append(lambda attrs: None)
+    assert ApiUserUpdateInputSerializer().validators == []

@@ -26,21 +26,29 @@ from ..ids import ID_HELP_TEXT
 from ..models import Label, Role, Tier, User, UserRole
 
 
-# What a ModelSerializer builds from its model (fields and their arguments) is the same for every
-# instance of a class, and building it costs more than validating a body: it is built once per
-# class, and each instance gets its own copy (DRF copies a field by making it anew from its
-# arguments), so no two requests share a field. A subclass changes its copy in `get_fields`.
-# (A comment, not a docstring: drf-spectacular would publish it as the text of every serializer
-# without a docstring of its own.)
+# What a ModelSerializer builds from its model is the same for every instance of a class, and
+# building it costs more than validating a body: it is built once per class. Fields: each
+# instance gets its own copy (DRF copies a field by making it anew from its arguments), so no two
+# requests share a field; a subclass changes its copy in `get_fields`. Validators (the model's
+# unique-together and unique-for-date checks, found by walking its fields): each instance gets
+# its own list of the class's validators, which keep nothing between calls (DRF passes them the
+# serializer). (A comment, not a docstring: drf-spectacular would publish it as the text of every
+# serializer without a docstring of its own.)
 class ModelSerializer(serializers.ModelSerializer):
     def get_fields(self):
+        return copy.deepcopy(self._per_class("_built_fields", super().get_fields))
+
+    def get_validators(self):
+        return list(self._per_class("_built_validators", super().get_validators))
+
+    def _per_class(self, name: str, build):
         cls = type(self)
-        built = cls.__dict__.get("_built_fields")
+        built = cls.__dict__.get(name)
         if built is None:
-            built = super().get_fields()
+            built = build()
             # Two threads may both build it at first; either result is the same.
-            cls._built_fields = built
-        return copy.deepcopy(built)
+            setattr(cls, name, built)
+        return built
 
 
 class InputModelSerializer(ModelSerializer):
