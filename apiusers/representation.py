@@ -10,11 +10,9 @@ databases (SQLite) take the serializer's path, through `selectors.api_users_for_
 
 from collections.abc import Callable
 
-from django.db import connection
-
 from . import keys, selectors
 from .models import Account
-from .rows import keys_param, matching
+from .rows import database, keys_param, matching
 
 
 def timestamp(column: str) -> str:
@@ -116,10 +114,11 @@ def pending_api_users(account: Account, ids: list[str]) -> Callable[[], list[dic
     """`api_users`, its query sent now and its rows read when the function returned is called:
     inside a pipeline (`services.api_users.pipelined`) they arrive with the results of the
     statements sent after it, a COMMIT among them."""
-    if connection.vendor != "postgresql":
+    db = database()
+    if db.vendor != "postgresql":
         found = serialized(account, ids)
         return lambda: found
-    cursor = connection.cursor()
+    cursor = db.cursor()
     cursor.execute(QUERY[len(ids) == 1], [keys_param(list(ids)), account.pk])
 
     def read() -> list[dict]:

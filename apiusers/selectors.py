@@ -3,7 +3,6 @@
 from functools import cache
 from typing import cast
 
-from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
@@ -20,7 +19,7 @@ from .models import (
     User,
     UserRole,
 )
-from .rows import DIALECTS, Columns, json_column
+from .rows import DIALECTS, Columns, database, json_column
 
 # A user as SQL written out reads it (the caller here, the users a write locks in
 # services.api_users): every column but the search text, which only a search reads.
@@ -49,16 +48,17 @@ def usable_key(prefix: str) -> ApiKey | None:
     """The key with this prefix if it is current (not expired) and its API user active, with
     the user, its account and the permissions of its account-tier roles: the one query a
     request makes before its view, its SQL written once (apiusers.rows)."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(_key_sql(connection.vendor), [Tier.ACCOUNT.value, prefix, now])
+    db = database()
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    with db.cursor() as cursor:
+        cursor.execute(_key_sql(db.vendor), [Tier.ACCOUNT.value, prefix, now])
         row = cursor.fetchone()
     if row is None:
         return None
     split, end = len(KEY), len(KEY) + len(USER)
-    api_key = cast(ApiKey, KEY.instance(row[:split], connection))
-    user = cast(User, USER.instance(row[split:end], connection))
-    user.account = cast(Account, KEY_ACCOUNT.instance(row[end:-1], connection))
+    api_key = cast(ApiKey, KEY.instance(row[:split], db))
+    user = cast(User, USER.instance(row[split:end], db))
+    user.account = cast(Account, KEY_ACCOUNT.instance(row[end:-1], db))
     api_key.user = user
     remember_permissions(user, json_column(row[-1]))
     return api_key

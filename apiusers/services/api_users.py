@@ -8,7 +8,7 @@ from functools import cache
 from typing import TypeVar, cast
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from .. import keys, rows
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
-from ..rows import DIALECTS, json_column, keys_param, list_param, matching
+from ..rows import DIALECTS, database, json_column, keys_param, list_param, matching
 from ..selectors import USER
 from . import authority, history
 from .labels import labels_by_name
@@ -57,10 +57,11 @@ def pipelined() -> AbstractContextManager:
     wrote, and the round trip is paid once, when a result is read (or the block ends). Inside,
     nothing may depend on a statement's row count, which arrives only then. Elsewhere, the
     statements run one by one."""
-    if connection.vendor != "postgresql":
+    db = database()
+    if db.vendor != "postgresql":
         return nullcontext()
-    connection.ensure_connection()
-    return connection.connection.pipeline()
+    db.ensure_connection()
+    return db.connection.pipeline()
 
 
 @dataclass
@@ -143,9 +144,10 @@ def _lock_and_read(
         params += [account_id, list_param(label_names)]
     one, keys = len(user_ids) == 1, keys_param(user_ids)
     params += [keys, account_id]
-    sql = _lock_and_read_sql(connection.vendor, bool(label_names), one)
-    with pipelined(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    db = database()
+    sql = _lock_and_read_sql(db.vendor, bool(label_names), one)
+    with pipelined(), db.cursor() as cursor:
+        if db.vendor == "postgresql":
             if labels_first and label_names:
                 cursor.execute(LABELS_FIRST, [account_id, label_names])
             cursor.execute(LOCK[one], [keys, account_id])
@@ -154,7 +156,7 @@ def _lock_and_read(
     users: list[User] = []
     held = Held(permissions={}, labels={}, named=None if label_names is None else {})
     for row in rows:
-        user = cast(User, USER.instance(row[: len(USER)], connection))
+        user = cast(User, USER.instance(row[: len(USER)], db))
         grants, labelled = (json_column(value) for value in row[len(USER) : -1])
         users.append(user)
         held.permissions[user.pk] = frozenset(code for codes in grants for code in codes)
