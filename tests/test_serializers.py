@@ -14,27 +14,42 @@ from apiusers.serializers.common import LabelInputSerializer
 LABELS = [{"name": "ci", "color": "#00FF00"}]
 
 
-@pytest.fixture
-def builds(monkeypatch):
-    """How many times DRF's ModelSerializer built fields from a model, per class."""
+def count_runs(monkeypatch, method: str, cache: str, classes) -> dict[type, int]:
+    """How many times DRF's ModelSerializer ran `method`, per class; `cache` is the attribute in
+    which the project's base class keeps what it returned, emptied first on `classes`."""
     counted: dict[type, int] = {}
-    build = serializers.ModelSerializer.get_fields
+    run = getattr(serializers.ModelSerializer, method)
 
     def counting(self):
         counted[type(self)] = counted.get(type(self), 0) + 1
-        return build(self)
+        return run(self)
 
-    for cls in (ApiUserUpdateInputSerializer, LabelInputSerializer, ApiUserOutputSerializer):
-        monkeypatch.delattr(cls, "_built_fields", raising=False)
-    monkeypatch.setattr(serializers.ModelSerializer, "get_fields", counting)
+    for cls in classes:
+        monkeypatch.delattr(cls, cache, raising=False)
+    monkeypatch.setattr(serializers.ModelSerializer, method, counting)
     return counted
 
 
-def test_fields_are_built_once_per_class(builds):
+@pytest.fixture
+def builds(monkeypatch):
+    """How many times DRF's ModelSerializer built fields from a model, per class."""
+    classes = (ApiUserUpdateInputSerializer, LabelInputSerializer, ApiUserOutputSerializer)
+    return count_runs(monkeypatch, "get_fields", "_built_fields", classes)
+
+
+@pytest.fixture
+def validator_builds(monkeypatch):
+    """How many times DRF's ModelSerializer looked for a model's validators, per class."""
+    classes = (ApiUserUpdateInputSerializer, LabelInputSerializer)
+    return count_runs(monkeypatch, "get_validators", "_built_validators", classes)
+
+
+def test_fields_and_validators_are_built_once_per_class(builds, validator_builds):
     for _ in range(3):
         serializer = ApiUserUpdateInputSerializer(data={"name": "a", "labels": LABELS})
         assert serializer.is_valid(), serializer.errors
     assert builds == {ApiUserUpdateInputSerializer: 1, LabelInputSerializer: 1}
+    assert validator_builds == {ApiUserUpdateInputSerializer: 1, LabelInputSerializer: 1}
 
 
 def test_each_instance_has_its_own_fields_bound_to_it(builds):
@@ -62,29 +77,6 @@ def test_a_subclass_changes_its_copy_only():
     assert ApiUserBulkUpdateInputSerializer().fields["name"].required is False
     assert ApiUserUpdateInputSerializer().fields["name"].required is True
     assert ApiUserBulkUpdateInputSerializer().fields["name"].required is False
-
-
-@pytest.fixture
-def validator_builds(monkeypatch):
-    """How many times DRF's ModelSerializer looked for a model's validators, per class."""
-    counted: dict[type, int] = {}
-    find = serializers.ModelSerializer.get_validators
-
-    def counting(self):
-        counted[type(self)] = counted.get(type(self), 0) + 1
-        return find(self)
-
-    for cls in (ApiUserUpdateInputSerializer, LabelInputSerializer):
-        monkeypatch.delattr(cls, "_built_validators", raising=False)
-    monkeypatch.setattr(serializers.ModelSerializer, "get_validators", counting)
-    return counted
-
-
-def test_validators_are_found_once_per_class(validator_builds):
-    for _ in range(3):
-        serializer = ApiUserUpdateInputSerializer(data={"name": "a", "labels": LABELS})
-        assert serializer.is_valid(), serializer.errors
-    assert validator_builds == {ApiUserUpdateInputSerializer: 1, LabelInputSerializer: 1}
 
 
 def test_each_instance_has_its_own_list_of_validators(validator_builds):
