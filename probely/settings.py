@@ -266,6 +266,7 @@ REST_FRAMEWORK = {
         "apiusers.renderers.JSONRenderer",
         "apiusers.renderers.BrowsableAPIRenderer",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apiusers.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "apiusers.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apiusers.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
