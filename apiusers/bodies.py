@@ -1,5 +1,6 @@
-"""A request's body as the WSGI environ gives it: read by BodySizeLimitMiddleware, and by
-probely/wsgi.py before Django's request exists (so nothing here may need the app registry)."""
+"""A request's body as the WSGI environ gives it: read by BodySizeLimitMiddleware, and by the
+turns (apiusers/turns.py) before Django's request exists (so nothing here may need the app
+registry)."""
 
 
 def chunked(environ) -> bool:
