@@ -49,6 +49,10 @@ class Together:
 
         def worker(index: int, request: Callable) -> None:
             try:
+                # Each thread takes its pooled connection before the race: the pool opens new
+                # ones one after another, and on a slow machine the last of fifty threads
+                # waited longer than DATABASE_CONNECT_TIMEOUT for its own (a 503).
+                connection.ensure_connection()
                 barrier.wait()
                 self.results[index] = request()
             except BaseException as error:
