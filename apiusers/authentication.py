@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from . import keys, selectors, throttling
+from . import selectors, throttling
 from .models import ApiKey
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -16,7 +16,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     with the same body: malformed, unknown, revoked, expired (rotated out) and deactivated keys
     are indistinguishable.
     The lookup is one indexed query by prefix, which also reads the user, its account and its
-    account-tier permissions; the digest comparison is constant-time.
+    account-tier permissions, and none for a key verified in the last AUTH_CACHE_SECONDS
+    (`selectors.verified_key`); the digest comparison is constant-time.
 
     Both rate limits are applied here, before anything is written: a failure counts against
     the client's address (over THROTTLE_FAILED_AUTH it is a 429 instead of the 401), a valid
@@ -49,13 +50,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             keyword, key = header.decode("ascii").split(" ")
         except (UnicodeDecodeError, ValueError):
             raise exceptions.AuthenticationFailed() from None
-        prefix = keys.prefix_of(key)
-        if keyword.lower() != self.keyword.lower() or prefix is None:
-            raise exceptions.AuthenticationFailed()
-        api_key = selectors.usable_key(prefix)
+        api_key = None
+        if keyword.lower() == self.keyword.lower():
+            api_key = selectors.verified_key(key)
         if api_key is None:
-            raise exceptions.AuthenticationFailed()
-        if not keys.matches(key, api_key.digest):
             raise exceptions.AuthenticationFailed()
         return api_key
 
@@ -65,6 +63,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if api_key.last_used is None or now - api_key.last_used >= LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=api_key.pk).update(last_used=now)
+            # Its row, kept by selectors.RECENT_KEYS, still has the time before.
+            selectors.RECENT_KEYS.forget(api_key.prefix)
 
     def authenticate_header(self, request) -> str:
         return self.keyword

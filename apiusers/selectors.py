@@ -1,11 +1,15 @@
 """The read side: account-scoped querysets, shared by views and by the re-read after a write."""
 
+import time
 from functools import cache
 from typing import cast
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
+from . import keys
 from .models import (
     LISTED,
     Account,
@@ -29,7 +33,7 @@ KEY, KEY_ACCOUNT = Columns(ApiKey, "k"), Columns(Account, "a")
 
 @cache
 def _key_sql(vendor: str) -> str:
-    """The statement of `usable_key`: the key, its user and account, and the permission lists
+    """The statement of `verified_key`: the key, its user and account, and the permission lists
     of the user's account-tier roles as one JSON array."""
     grants = DIALECTS[vendor]["array"].format("r.permissions")
     return f"""
@@ -44,17 +48,92 @@ def _key_sql(vendor: str) -> str:
             AND u.is_apiuser AND u.active AND u.deleted IS NULL"""
 
 
-def usable_key(prefix: str) -> ApiKey | None:
-    """The key with this prefix if it is current (not expired) and its API user active, with
-    the user, its account and the permissions of its account-tier roles: the one query a
-    request makes before its view, its SQL written once (apiusers.rows)."""
+class RecentKeys:
+    """The rows `verified_key` read for the keys it verified in the last AUTH_CACHE_SECONDS, by
+    prefix, in this process: within that time the same key is checked against its row as read
+    (its digest and expiry again) without the query.
+
+    What the row says of the key's user (active, deleted) and of its roles' permissions may then
+    be that old. A change made through the services (the API, the admin site) reaches this
+    process at once (`changed`) and every other process within AUTH_CACHE_SECONDS, as does one
+    made without them (a management command, SQL). A row is kept only for a key that matched it:
+    unknown and wrong keys are read from the database every time, and cannot fill the memory,
+    which holds at most `MOST` keys (all are dropped when it is full)."""
+
+    MOST = 10_000
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[float, tuple]] = {}
+
+    def get(self, prefix: str) -> tuple | None:
+        kept = self._rows.get(prefix)
+        if kept is None or not settings.AUTH_CACHE_SECONDS:
+            return None
+        until, row = kept
+        if until <= time.monotonic():
+            self._rows.pop(prefix, None)
+            return None
+        return row
+
+    def keep(self, prefix: str, row: tuple) -> None:
+        if settings.AUTH_CACHE_SECONDS:
+            if len(self._rows) >= self.MOST:
+                self._rows.clear()
+            self._rows[prefix] = (time.monotonic() + settings.AUTH_CACHE_SECONDS, row)
+
+    def forget(self, prefix: str | None = None) -> None:
+        """Drop the row of the key `prefix`, or of every key."""
+        if prefix is None:
+            self._rows.clear()
+        else:
+            self._rows.pop(prefix, None)
+
+    def changed(self) -> None:
+        """A write changes what keys' rows hold (an API user's `active`, its deletion, its keys,
+        its roles): drop every row now, and again when the write commits, in case a request of
+        another thread read one before that."""
+        self.forget()
+        transaction.on_commit(self.forget)
+
+
+RECENT_KEYS = RecentKeys()
+
+
+def verified_key(key: str) -> ApiKey | None:
+    """The key `key` if it is well formed, matches the digest stored for its prefix, is current
+    (not expired) and its API user active, with the user, its account and the permissions of its
+    account-tier roles; else None. One query, whose SQL is written once (apiusers.rows), and none
+    for a key verified in the last AUTH_CACHE_SECONDS (`RecentKeys`). The digest comparison is
+    constant-time."""
+    prefix = keys.prefix_of(key)
+    if prefix is None:
+        return None
+    row = RECENT_KEYS.get(prefix)
+    read = row is None
+    if row is None:
+        row = _key_row(prefix)
+        if row is None:
+            return None
+    api_key = _key_of(row)
+    if not keys.matches(key, api_key.digest) or (
+        api_key.expires is not None and api_key.expires <= timezone.now()
+    ):
+        return None
+    if read:
+        RECENT_KEYS.keep(prefix, row)
+    return api_key
+
+
+def _key_row(prefix: str) -> tuple | None:
     db = database()
     now = db.ops.adapt_datetimefield_value(timezone.now())
     with db.cursor() as cursor:
         cursor.execute(_key_sql(db.vendor), [Tier.ACCOUNT.value, prefix, now])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        return cursor.fetchone()
+
+
+def _key_of(row: tuple) -> ApiKey:
+    db = database()
     split, end = len(KEY), len(KEY) + len(USER)
     api_key = cast(ApiKey, KEY.instance(row[:split], db))
     user = cast(User, USER.instance(row[split:end], db))

@@ -303,6 +303,10 @@ SPECTACULAR_SETTINGS = {
 # in a SQLite file that every process of this machine shares.
 THROTTLE_FAILED_AUTH = env_rate("THROTTLE_FAILED_AUTH", "20/minute")
 THROTTLE_API_KEY = env_rate("THROTTLE_API_KEY", "1200/minute")
+# How long a worker trusts what it read of a key it verified (apiusers.selectors.RecentKeys):
+# a key's deactivation, deletion, rotation or change of roles made elsewhere reaches a worker
+# within this many seconds. 0: every request reads the key from the database.
+AUTH_CACHE_SECONDS = env_count("AUTH_CACHE_SECONDS", 1, least=0)
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")

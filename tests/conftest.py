@@ -3,6 +3,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
+from apiusers.selectors import RECENT_KEYS
+
 from .factories import AccountFactory, ApiUserFactory, LabelFactory, api_user_with_key, grant
 
 # Queries of one API user's representation: built by PostgreSQL in one query
@@ -27,6 +29,19 @@ def test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def no_recent_keys():
+    """Each test starts with no key remembered from another (apiusers.selectors.RecentKeys)."""
+    RECENT_KEYS.forget()
+
+
+@pytest.fixture
+def keys_read_every_time(settings):
+    """Every request reads its key from the database, as the first request with a key does: for
+    tests that count a request's queries after other requests with the same key."""
+    settings.AUTH_CACHE_SECONDS = 0
 
 
 @pytest.fixture

@@ -68,6 +68,7 @@ def test_history_is_readable_by_auditors_only_among_weaker_roles(account, api_us
     )
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 def test_history_queries_do_not_grow_with_the_page_size(
     admin_client, api_user, django_assert_num_queries
 ):

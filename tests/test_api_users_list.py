@@ -705,6 +705,7 @@ def test_a_search_of_255_characters_is_answered(admin_client, world):
     assert names(admin_client.get(LIST, {"search": "a" * 255})) == []
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 def test_search_costs_the_same_queries_with_one_term_and_with_five(
     admin_client, world, django_assert_num_queries
 ):
@@ -717,6 +718,7 @@ def test_search_costs_the_same_queries_with_one_term_and_with_five(
     assert names(response) == ["alpha"]
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 def test_a_search_term_adds_a_condition_but_no_join(admin_client, world):
     def joins(search: str) -> int:
         with CaptureQueriesContext(connection) as queries:

@@ -246,6 +246,7 @@ def test_create_without_credentials_is_401():
     assert not User.objects.filter(name="x").exists()
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 def test_create_queries_do_not_grow_with_labels_or_roles(
     admin_client, account, django_assert_num_queries
 ):
@@ -578,6 +579,7 @@ def test_every_endpoint_refuses_a_developer(account, api_user, method, path, bod
     assert response.json() == FORBIDDEN
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 def test_put_and_delete_queries_do_not_grow_with_labels_or_roles(
     admin_client, account, django_assert_num_queries
 ):
@@ -606,6 +608,7 @@ def test_put_and_delete_queries_do_not_grow_with_labels_or_roles(
         assert response.status_code == 204, response.content
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 def test_bulk_update_queries_grow_with_the_users_only(
     admin_client, account, django_assert_num_queries
 ):

@@ -117,7 +117,7 @@ def test_the_key_lookup_reads_key_user_and_account_as_the_orm_does(admin):
     grant(user, "Developer")  # a second account-tier role: its permissions add up
     expected = ApiKey.objects.select_related("user__account").get(prefix=keys.prefix_of(key))
 
-    found = selectors.usable_key(keys.prefix_of(key))
+    found = selectors.verified_key(key)
 
     for read, orm in [
         (found, expected),

@@ -134,6 +134,7 @@ ONE_USER_STATEMENTS = {
 }
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="Plan caching: PostgreSQL.")
 def test_one_users_statements_keep_their_generic_plans(admin_client, account, api_user):
     """psycopg prepares a statement after its fifth run; PostgreSQL plans it afresh for its

@@ -100,6 +100,10 @@ def test_postgresql_uses_the_connection_pool():
             "WEB_ACTIVE_REQUESTS must be a whole number of 1 or more, not '0'.",
         ),
         (
+            {"AUTH_CACHE_SECONDS": "-1"},
+            "AUTH_CACHE_SECONDS must be a whole number of 0 or more, not '-1'.",
+        ),
+        (
             {"DATABASE_POOL_MIN_SIZE": "-1"},
             "DATABASE_POOL_MIN_SIZE must be a whole number of 0 or more, not '-1'.",
         ),
@@ -122,6 +126,15 @@ def test_rate_limits_and_trusted_proxies_have_safe_defaults():
     result = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
 
     assert result.stdout.split() == ["20/minute", "1200/minute", "''", "[]"]
+
+
+def test_a_verified_key_is_trusted_for_one_second_unless_told_otherwise():
+    script = "from django.conf import settings; print(settings.AUTH_CACHE_SECONDS)"
+
+    default = manage("shell", "--no-imports", "-c", script, **PRODUCTION)
+    off = manage("shell", "--no-imports", "-c", script, **PRODUCTION, AUTH_CACHE_SECONDS="0")
+
+    assert (default.stdout.strip(), off.stdout.strip()) == ("1", "0")
 
 
 def test_trusted_proxies_take_a_count_or_networks():

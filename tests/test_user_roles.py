@@ -1274,6 +1274,7 @@ def test_list_queries_do_not_grow_with_the_page(
     assert response.status_code == 200, response.content
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 @pytest.mark.parametrize("n", [1, 30])
 def test_single_operations_queries_do_not_grow_with_the_roles_held(
     admin_client, account, api_user, developer, team, n, django_assert_num_queries
@@ -1299,6 +1300,7 @@ def test_single_operations_queries_do_not_grow_with_the_roles_held(
     assert response.status_code == 204, response.content
 
 
+@pytest.mark.usefixtures("keys_read_every_time")
 @pytest.mark.parametrize(("n_users", "n_roles"), [(1, 2), (10, 5)])
 def test_bulk_queries_do_not_grow_with_api_users_or_roles(
     admin_client, account, n_users, n_roles, django_assert_num_queries

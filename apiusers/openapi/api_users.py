@@ -164,8 +164,9 @@ documented = extend_schema_view(
     destroy=extend_schema(
         summary="Delete API User",
         description=(
-            "Delete an API user: its keys stop working at once, and it no longer appears in "
-            "any answer. Its history is kept, and what it changed still names it.\n\n" + AUTHORITY
+            "Delete an API user: its keys stop working within a second, and it no longer "
+            "appears in any answer. Its history is kept, and what it changed still names "
+            "it.\n\n" + AUTHORITY
         ),
         responses={204: NO_CONTENT, **WRITE_ERRORS},
     ),

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from .. import keys, rows
+from .. import keys, rows, selectors
 from ..fields import does_not_exist
 from ..models import Account, ApiKey, Change, User, UserRole
 from ..rows import DIALECTS, database, json_column, keys_param, list_param, matching
@@ -279,6 +279,8 @@ def _update(users: list[User], held: Held, actor: User, data: dict) -> None:
     change, and one history entry each."""
     labels = data.get("labels")
     acting_on(actor, users, deactivates=data.get("active") is False, holdings=held.permissions)
+    if "active" in data:
+        selectors.RECENT_KEYS.changed()
     fields = {name: data[name] for name in ("name", "title", "active") if name in data}
     changes = {
         user.pk: history.diff({name: getattr(user, name) for name in fields}, fields)
@@ -372,7 +374,8 @@ def api_users_bulk_update(
 
 @transaction.atomic
 def api_user_delete(*, user: User, actor: User) -> None:
-    """Delete an API user: its keys stop working at once and it disappears from every answer.
+    """Delete an API user: its keys stop working (`RecentKeys.changed`) and it disappears from
+    every answer.
     The row stays (marked deleted), so what it changed still names it."""
     [user] = lock_api_users(user.account_id, [user.pk])
     acting_on(actor, [user], deactivates=True)
@@ -380,6 +383,7 @@ def api_user_delete(*, user: User, actor: User) -> None:
     user.active = False
     user.save(update_fields=["deleted", "active"])
     user.api_keys.all().delete()
+    selectors.RECENT_KEYS.changed()
     history.record(user=user, actor=actor, action=Change.Action.DELETED)
 
 
@@ -408,6 +412,7 @@ def api_key_rotate(*, user: User, actor: User) -> str:
     else:
         user.api_keys.all().delete()
     key = api_key_issue(user=user)
+    selectors.RECENT_KEYS.changed()
     history.record(
         user=user,
         actor=actor,

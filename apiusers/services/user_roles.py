@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from .. import selectors
 from ..fields import does_not_exist
 from ..models import Change, User, UserRole
 from . import authority, history
@@ -212,6 +213,8 @@ def _plan(current, grants, regrants, revokes, keep_held) -> Plan:
 
 
 def _apply(plan: Plan) -> None:
+    if plan.revoked or plan.regranted or plan.granted:
+        selectors.RECENT_KEYS.changed()
     if plan.revoked:
         UserRole.objects.filter(pk__in=plan.revoked).delete()
     if plan.regranted:
