@@ -77,6 +77,18 @@ def tampered(key: str) -> str:
     return f"{key[:-1]}{'3' if key.endswith('2') else '2'}"
 
 
+def test_a_remembered_key_writes_last_used_once_a_minute_all_the_same(admin, api_user):
+    user, key = admin
+    ApiKey.objects.filter(user=user).update(last_used=timezone.now() - timedelta(minutes=2))
+    assert client_for(key).get(url(api_user)).status_code == 200
+    written = ApiKey.objects.get(user=user).last_used
+
+    assert client_for(key).get(url(api_user)).status_code == 200
+
+    assert ApiKey.objects.get(user=user).last_used == written
+    assert written > timezone.now() - timedelta(seconds=5)
+
+
 def test_a_wrong_secret_with_the_prefix_of_a_remembered_key_is_401(admin, api_user):
     key = admin[1]
     assert client_for(key).get(url(api_user)).status_code == 200
