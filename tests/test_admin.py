@@ -7,12 +7,14 @@ from django.urls import reverse
 
 from apiusers.models import ApiKey, Change, Label, Role, Target, Team, User, UserRole
 
+from .conftest import client_for, url
 from .factories import (
     ApiUserFactory,
     LabelFactory,
     TargetFactory,
     TeamFactory,
     UserFactory,
+    api_user_with_key,
     grant,
 )
 
@@ -245,3 +247,15 @@ def test_the_last_active_owner_is_not_deactivated_in_the_admin(browser, account,
     assert accepted.status_code == 302
     owner.refresh_from_db()
     assert owner.active is False
+
+
+def test_an_api_user_deactivated_in_the_admin_is_refused_at_once(browser, account, api_user):
+    user, key = api_user_with_key(account, "Auditor", name="auditor-bot")
+    assert client_for(key).get(url(api_user)).status_code == 200  # the worker keeps its row
+    body = {"name": user.name, "title": "", "account": account.pk, "email": user.email}
+
+    assert browser.post(admin_url(User, "change", user.pk), body).status_code == 302
+
+    response = client_for(key).get(url(api_user))
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Incorrect authentication credentials."}
