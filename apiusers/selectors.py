@@ -108,18 +108,16 @@ def verified_key(key: str) -> ApiKey | None:
     prefix = keys.prefix_of(key)
     if prefix is None:
         return None
-    row = RECENT_KEYS.get(prefix)
-    read = row is None
+    remembered = RECENT_KEYS.get(prefix)
+    row = remembered or _key_row(prefix)
     if row is None:
-        row = _key_row(prefix)
-        if row is None:
-            return None
+        return None
     api_key = _key_of(row)
     if not keys.matches(key, api_key.digest) or (
         api_key.expires is not None and api_key.expires <= timezone.now()
     ):
         return None
-    if read:
+    if remembered is None:
         RECENT_KEYS.keep(prefix, row)
     return api_key
 

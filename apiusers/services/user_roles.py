@@ -213,8 +213,7 @@ def _plan(current, grants, regrants, revokes, keep_held) -> Plan:
 
 
 def _apply(plan: Plan) -> None:
-    if plan.revoked or plan.regranted or plan.granted:
-        selectors.RECENT_KEYS.changed()
+    selectors.RECENT_KEYS.changed()
     if plan.revoked:
         UserRole.objects.filter(pk__in=plan.revoked).delete()
     if plan.regranted:
